@@ -51,6 +51,7 @@ MARKDOWN_SUFFIXES = {".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
 EXPORT_SUFFIXES = {".csv", ".tsv", ".jsonl", ".ndjson", ".json"}
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | MARKDOWN_SUFFIXES | HTML_SUFFIXES | EXPORT_SUFFIXES
+METADATA_FILES = {"provenance.csv", "readme.md", "readme.txt", "readme", "license", "license.txt"}
 MIN_ENGLISH_RATIO = 0.12  # share of English function words below which a long text is not English
 
 
@@ -125,8 +126,37 @@ def scan_corpus(path: str | Path, columns: dict[str, str] | None = None, progres
         from tqdm import tqdm
 
         iterator = tqdm(files, desc="ingest", unit="file", disable=len(files) < 50)
+    provenance = read_provenance(base)
     for file in iterator:
-        yield from read_file(file, base, columns=columns)
+        for record in read_file(file, base, columns=columns):
+            known = provenance.get(record["source_file"])
+            if known and record["status"] == "ok":
+                _apply_provenance(record, known)
+            yield record
+
+
+def read_provenance(root: Path) -> dict[str, dict]:
+    """``PROVENANCE.csv`` at the corpus root (file, outlet, date, url, ...) as {file: row}, if present."""
+    path = root / "PROVENANCE.csv"
+    if not path.is_file():
+        return {}
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, UnicodeDecodeError):
+        return {}
+    if "file" not in table.columns:
+        return {}
+    return {row["file"]: row for row in table.to_dict(orient="records")}
+
+
+def _apply_provenance(record: dict, known: dict) -> None:
+    """Fill outlet, url and date from the provenance file where the article itself gave none."""
+    if not record.get("outlet") and known.get("outlet"):
+        record["outlet"] = known["outlet"]
+    if not record.get("url") and known.get("url"):
+        record["url"] = known["url"]
+    if not record.get("date") and parse_date(known.get("date", "")):
+        record["date"], record["date_source"] = parse_date(known["date"]), "provenance file"
 
 
 def read_file(file: Path, root: Path, columns: dict[str, str] | None = None) -> list[dict]:
@@ -146,6 +176,8 @@ def read_file(file: Path, root: Path, columns: dict[str, str] | None = None) -> 
         return status("skipped", "symbolic link inside the corpus (its target is read on its own)")
     if file.is_dir():
         return status("skipped", "directory")
+    if file.name.lower() in METADATA_FILES and file.parent == root:
+        return status("skipped", "corpus metadata (provenance or readme), not an article")
     if suffix not in SUPPORTED_SUFFIXES:
         return status("skipped", f"unsupported format {suffix or '(no extension)'}")
     try:

@@ -91,6 +91,14 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
     # (curly quotes and dashes from Windows editors).
     if encoding in {"latin_1", "iso8859_1", "iso8859_15"} and re.search(rb"[\x80-\x9f]", data):
         encoding = "cp1252"
+    # Windows code pages agree on the punctuation bytes; where the guess decodes exactly as cp1252 would,
+    # name the code page English text was written in.
+    if encoding.startswith("cp125") and encoding != "cp1252":
+        try:
+            if data.decode("cp1252") == data.decode(encoding):
+                encoding = "cp1252"
+        except UnicodeDecodeError:
+            pass
     try:
         return data.decode(encoding), encoding
     except (UnicodeDecodeError, LookupError):
@@ -200,8 +208,8 @@ def clean_page(raw: str, title: str = "", date: str = "", date_source: str = "",
         kept.append(line)
 
     kept = _drop_headline_runs(kept, removed)
-    kept = _take_title(kept, page, removed)
-    body = "\n\n".join(_merge_wrapped_lines(kept))
+    kept = _take_title(_merge_wrapped_lines(kept), page, removed)
+    body = "\n\n".join(kept)
 
     body = _take_dateline(body, page, removed)
 
@@ -282,24 +290,33 @@ def _drop_headline_runs(lines: list[str], removed: dict[str, int]) -> list[str]:
 
 
 def _take_title(lines: list[str], page: CleanPage, removed: dict[str, int]) -> list[str]:
-    """Find the headline above the first body paragraph; drop short site-name/slogan lines above it."""
+    """Find the headline above the first body paragraph; drop short site-name/slogan lines above it.
+
+    When the title is already known (metadata, front matter, an export column), only a head line equal
+    to it is dropped, with whatever short chrome sits above it; other head lines stay as text.
+    """
     content = [line for line in lines if line]
     first_body = next((i for i, line in enumerate(content) if _is_body_line(line)), len(content))
     head, rest = content[:first_body], content[first_body:]
     if not head:
         return rest
-    headline = ""
-    for i, line in enumerate(head):
-        repeated = i + 1 < len(head) and head[i + 1] == line
-        if repeated or is_headline_like(line, capitalised_share=0):
-            headline = line
-            if repeated:
-                break
-    if not headline:
-        headline = max(head, key=lambda line: len(line.split()))
-    if not page.title:
+    if page.title:
+        if page.title not in head:
+            return content
+        index = head.index(page.title)
+        headline = page.title
+    else:
+        headline = ""
+        for i, line in enumerate(head):
+            repeated = i + 1 < len(head) and head[i + 1] == line
+            if repeated or is_headline_like(line, capitalised_share=0):
+                headline = line
+                if repeated:
+                    break
+        if not headline:
+            headline = max(head, key=lambda line: len(line.split()))
         page.title = headline
-    index = head.index(headline)
+        index = head.index(headline)
     dropped = [line for line in head[:index] if line != headline]
     if dropped:
         removed["site name/slogan"] = removed.get("site name/slogan", 0) + len(dropped)
@@ -309,8 +326,21 @@ def _take_title(lines: list[str], page: CleanPage, removed: dict[str, int]) -> l
 
 
 def _merge_wrapped_lines(lines: list[str]) -> list[str]:
-    """Paragraphs: blank lines already removed; a line is its own paragraph."""
-    return [line for line in lines if line]
+    """Paragraphs from lines: a line that stops mid-sentence and is followed by a line starting in lower
+    case is one hard-wrapped paragraph; otherwise each line is its own paragraph."""
+    paragraphs: list[str] = []
+    previous_blank = True
+    for line in lines:
+        if not line:
+            previous_blank = True
+            continue
+        if (paragraphs and not previous_blank and not paragraphs[-1].endswith(_SENTENCE_END)
+                and line[:1].islower()):
+            paragraphs[-1] += " " + line
+        else:
+            paragraphs.append(line)
+        previous_blank = False
+    return paragraphs
 
 
 def _parse_date(value: str) -> str:
@@ -374,3 +404,14 @@ def sentences(articles: pd.DataFrame) -> pd.DataFrame:
         for i, (start, end) in enumerate(sentence_spans(text)):
             rows.append((article, i, start, end, text[start:end]))
     return pd.DataFrame(rows, columns=SENTENCE_COLUMNS)
+
+
+def removed_lines(raw: str, clean: str) -> list[str]:
+    """The non-blank lines of a raw page that do not survive into its clean text (what cleaning removed)."""
+    kept = _WS.sub(" ", clean)
+    removed = []
+    for line in raw.replace("\r\n", "\n").split("\n"):
+        stripped = _WS.sub(" ", line).strip()
+        if stripped and stripped not in kept:
+            removed.append(stripped)
+    return removed

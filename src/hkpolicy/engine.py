@@ -1,0 +1,74 @@
+"""Engines: map a per-batch function over batches of articles, locally or on Dask.
+
+``map_batches(func, articles, engine="local")`` splits ``articles`` into batches of ``batch_size`` rows
+(in order), applies ``func`` to each and returns the results in batch order, whatever ran them:
+    local   a process pool over all cores (``workers``), or in-process for a single batch / worker
+    dask    dask.bag over a LocalCluster, or the cluster at ``scheduler`` (``pip install hkpolicy[dask]``)
+Results do not depend on the engine or the batch size: each article is analysed on its own.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+from typing import Callable, TypeVar
+
+import pandas as pd
+
+T = TypeVar("T")
+
+
+def batches(articles: pd.DataFrame, batch_size: int) -> list[pd.DataFrame]:
+    """Consecutive slices of ``batch_size`` rows."""
+    return [articles.iloc[i:i + batch_size] for i in range(0, len(articles), max(1, batch_size))]
+
+
+def map_batches(func: Callable[[pd.DataFrame], T], articles: pd.DataFrame, engine: str = "local",
+                scheduler: str | None = None, workers: int | None = None, batch_size: int = 64,
+                progress: bool = True) -> list[T]:
+    """``[func(batch) for batch in batches(articles)]``, run by the chosen engine."""
+    parts = batches(articles, batch_size)
+    if not parts:
+        return []
+    if engine == "dask":
+        return _map_dask(func, parts, scheduler, workers)
+    if engine != "local":
+        raise ValueError(f"unknown engine {engine!r} (local or dask)")
+    workers = workers or os.cpu_count() or 1
+    bar = _progress(len(articles), progress)
+    if workers == 1 or len(parts) == 1:
+        results = []
+        for part in parts:
+            results.append(func(part))
+            bar.update(len(part))
+        bar.close()
+        return results
+    results = []
+    with ProcessPoolExecutor(max_workers=min(workers, len(parts))) as pool:
+        for part, result in zip(parts, pool.map(func, parts)):
+            results.append(result)
+            bar.update(len(part))
+    bar.close()
+    return results
+
+
+def _progress(total: int, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc="analyse", unit="article", disable=not enabled or total < 50)
+
+
+def _map_dask(func, parts, scheduler: str | None, workers: int | None):
+    try:
+        import dask.bag as db
+        from dask.distributed import Client, LocalCluster
+    except ImportError as error:  # pragma: no cover - depends on the optional extra
+        raise RuntimeError("the dask engine needs `pip install hkpolicy[dask]`") from error
+    if scheduler == "synchronous":
+        return db.from_sequence(parts, npartitions=len(parts)).map(func).compute(scheduler="synchronous")
+    if scheduler:
+        with Client(scheduler) as client:
+            return db.from_sequence(parts, npartitions=len(parts)).map(func).compute(scheduler=client.get)
+    with LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        return db.from_sequence(parts, npartitions=len(parts)).map(func).compute(scheduler=client.get)

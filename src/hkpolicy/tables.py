@@ -1,0 +1,125 @@
+"""Tables: stance per (article, nation) and per nation, each cell with the sentences behind it.
+
+Only claims that vote count: on target, with a stance (oppose / support / neutral), from articles that
+are not duplicates of another. A nation that is only mentioned gets no row.
+
+``by_article(claims)`` -> ``ARTICLE_TABLE_COLUMNS``:
+    article, nation, name      the cell (name: the nation's display name)
+    date                       the article's date
+    stance                     the net position: sign of the summed claim scores; neutral when only
+                               neutral claims (or an exact tie) stand behind it
+    score                      mean signed claim score in [-1, 1]
+    n_claims, n_oppose, n_support, n_neutral   voting claims behind the cell, by label
+    n_statements               distinct statements (the same quote repeated in one article counts once)
+    evidence                   the deciding sentence(s), strongest first, " | "-joined
+    evidence_offsets           "start-end" of each evidence sentence in the article's clean text
+
+``by_nation(article_table)`` -> ``NATION_TABLE_COLUMNS``:
+    nation, name, stance, score (mean of article scores), ci_low, ci_high (95% bootstrap over articles,
+    seeded), n_articles, n_claims, n_statements, n_oppose, n_support, n_neutral (articles by stance),
+    evidence (the strongest sentences, each with its article)
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+ARTICLE_TABLE_COLUMNS = ["article", "nation", "name", "date", "stance", "score", "n_claims", "n_oppose", "n_support",
+                         "n_neutral", "n_statements", "evidence", "evidence_offsets"]
+NATION_TABLE_COLUMNS = ["nation", "name", "stance", "score", "ci_low", "ci_high", "n_articles", "n_claims",
+                        "n_statements", "n_oppose", "n_support", "n_neutral", "evidence"]
+EVIDENCE_SENTENCES = 2
+BOOTSTRAP_SAMPLES = 2000
+BOOTSTRAP_SEED = 20200630
+
+
+def voting_claims(claims: pd.DataFrame, duplicates: set[str] | None = None) -> pd.DataFrame:
+    """The claims that vote: on target, with a stance, and not from a duplicate article."""
+    mask = claims["on_target"].astype(bool) & claims["stance"].isin(["oppose", "support", "neutral"])
+    if duplicates:
+        mask &= ~claims["article"].isin(duplicates)
+    return claims[mask]
+
+
+def net_stance(score_sum: float, n_polar: int, n_neutral: int) -> str:
+    """The label of a cell from its summed score: the sign decides; neutral when nothing polar remains."""
+    if score_sum > 1e-9:
+        return "support"
+    if score_sum < -1e-9:
+        return "oppose"
+    return "neutral" if (n_neutral or n_polar) else ""
+
+
+def _statement_key(row) -> str:
+    words = re.findall(r"\w+", (row.quote or row.text).lower())
+    return " ".join(words[:12])
+
+
+def by_article(claims: pd.DataFrame, names: dict[str, str] | None = None,
+               duplicates: set[str] | None = None) -> pd.DataFrame:
+    """Stance per (article, nation) from scored claims (``stance.score_stance`` output)."""
+    names = names or {}
+    votes = voting_claims(claims, duplicates)
+    rows = []
+    for (article, nation), group in votes.groupby(["article", "nation"], sort=True):
+        counts = group["stance"].value_counts()
+        n_oppose, n_support, n_neutral = (int(counts.get(label, 0)) for label in ("oppose", "support", "neutral"))
+        total = float(group["score"].sum())
+        stance = net_stance(total, n_oppose + n_support, n_neutral)
+        # Evidence: the claims that agree with the cell's stance, strongest first, in text order on ties.
+        agreeing = group[group["stance"] == stance] if stance else group
+        agreeing = agreeing.assign(strength=agreeing["score"].abs()).sort_values(
+            ["strength", "sentence_id"], ascending=[False, True], kind="stable").head(EVIDENCE_SENTENCES)
+        rows.append({
+            "article": article, "nation": nation, "name": names.get(nation, nation),
+            "date": group["date"].iloc[0] if "date" in group else "",
+            "stance": stance, "score": round(float(group["score"].mean()), 4),
+            "n_claims": len(group), "n_oppose": n_oppose, "n_support": n_support, "n_neutral": n_neutral,
+            "n_statements": len({_statement_key(row) for row in group.itertuples()}),
+            "evidence": " | ".join(agreeing["text"].str.strip()),
+            "evidence_offsets": ";".join(f"{s}-{e}" for s, e in zip(agreeing["start"], agreeing["end"])),
+        })
+    table = pd.DataFrame(rows, columns=ARTICLE_TABLE_COLUMNS)
+    return table.sort_values(["article", "nation"], kind="stable").reset_index(drop=True)
+
+
+def bootstrap_interval(values: np.ndarray, samples: int = BOOTSTRAP_SAMPLES,
+                       seed: int = BOOTSTRAP_SEED) -> tuple[float, float]:
+    """95% percentile bootstrap interval of the mean (seeded: the same input gives the same interval)."""
+    values = np.asarray(values, dtype=float)
+    if len(values) == 0:
+        return float("nan"), float("nan")
+    if len(values) == 1:
+        return float(values[0]), float(values[0])
+    rng = np.random.default_rng(seed)
+    means = values[rng.integers(0, len(values), size=(samples, len(values)))].mean(axis=1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    return round(float(low), 4), round(float(high), 4)
+
+
+def by_nation(article_table: pd.DataFrame, names: dict[str, str] | None = None) -> pd.DataFrame:
+    """Stance per nation from ``by_article``'s table: mean article score with a bootstrap interval."""
+    names = names or {}
+    rows = []
+    for nation, group in article_table.groupby("nation", sort=True):
+        counts = group["stance"].value_counts()
+        scores = group["score"].to_numpy(dtype=float)
+        low, high = bootstrap_interval(scores)
+        mean = float(scores.mean())
+        n_polar = int(counts.get("oppose", 0) + counts.get("support", 0))
+        strongest = group.assign(strength=group["score"].abs()).sort_values(
+            ["strength", "article"], ascending=[False, True], kind="stable").head(3)
+        evidence = " | ".join(f"[{row.article}] {row.evidence.split(' | ')[0]}" for row in strongest.itertuples())
+        rows.append({
+            "nation": nation, "name": names.get(nation, group["name"].iloc[0]),
+            "stance": net_stance(mean, n_polar, int(counts.get("neutral", 0))), "score": round(mean, 4),
+            "ci_low": low, "ci_high": high, "n_articles": len(group), "n_claims": int(group["n_claims"].sum()),
+            "n_statements": int(group["n_statements"].sum()),
+            "n_oppose": int(counts.get("oppose", 0)), "n_support": int(counts.get("support", 0)),
+            "n_neutral": int(counts.get("neutral", 0)), "evidence": evidence,
+        })
+    table = pd.DataFrame(rows, columns=NATION_TABLE_COLUMNS)
+    return table.sort_values(["score", "nation"], kind="stable").reset_index(drop=True)

@@ -75,7 +75,7 @@ def test_country_names_resolve(phrase, nation):
     "China Daily said the law was needed.",
     "The New York Times spoke to residents.",
     "Protests spread to Atlanta, Georgia, on Friday.",
-    "Acting Homeland Security Secretary Chad Wolf spoke about the border.",
+    "Chad Bown, a trade economist at the Peterson Institute, spoke about tariffs.",
     "Michael Jordan said nothing about it.",
     "Let us say it plainly.",
 ])

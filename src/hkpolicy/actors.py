@@ -73,11 +73,8 @@ class Phrase:
     actor_kind: str = "place"
     state: bool = False
     person: bool = False
+    non_state: bool = False  # named as not the state: analyst, scholar, NGO, outlet, company ...
     hits: list[Hit] = field(default_factory=list)
-
-    @property
-    def non_state(self) -> bool:
-        return not self.state and self.actor_kind not in {"place", "people", "demonym"}
 
 
 class ActorDictionary:
@@ -197,6 +194,7 @@ class ActorDictionary:
         countries = [entry for entry in flat if entry.source == "country"]
         if non_state and not officials:
             phrase.actor_kind = non_state[0].kind
+            phrase.non_state = True
             return phrase
         if officials:
             official = officials[-1]

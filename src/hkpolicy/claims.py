@@ -44,10 +44,21 @@ _CLOSE_QUOTE_BEFORE = re.compile(r"[”\"]\s*,?\s*$|[,.?!]\s*[”\"]\s*$")
 _LIST_GAP = re.compile(r"^\s*(?:,|and|, and|&|as well as|, as well as)\s*$")
 _NAME_AFTER = re.compile(r"^\s*(?:(?:Mr|Mrs|Ms|Dr|Prof)\.?\s+)?([A-Z][a-z]+(?:[-'’][A-Z]?[a-z]+)?(?:\s+[A-Z][a-z]+(?:[-'’][A-Z]?[a-z]+)?){0,2})")
 _NAME_BEFORE = re.compile(r"(?:(?:Mr|Mrs|Ms|Dr|Prof)\.?\s+)?([A-Z][a-z]+(?:[-'’][A-Z]?[a-z]+)?(?:\s+[A-Z][a-z]+(?:[-'’][A-Z]?[a-z]+)?){0,2})\s*$")
-_SIGNING = re.compile(r"\b(?:(?:co-)?signed by|backed by|joined by|endorsed by|supported by|on behalf of|signatories(?: included| were)?|among them|including)\b", re.IGNORECASE)
-_STATEMENT = re.compile(r"\b(?:(?:joint|four-nation|three-nation|two-nation|\w+-nation|\w+-country) )?(?:statement|declaration|communiqu[ée]|letter)s?\b", re.IGNORECASE)
+_SIGNING = re.compile(r"\b(?:(?:co-)?signed by|backed by|joined by|endorsed by|supported by|on behalf of|"
+                      r"signatories (?:included|were|are)|among them)\b", re.IGNORECASE)
+# "Joint Declaration" is the Sino-British treaty, not a statement.
+_STATEMENT = re.compile(r"\b(?:(?:joint|\w+-nation|\w+-country) )?(?:statement|communiqu[ée]|letter|"
+                        r"(?<!joint )(?<!Joint )declaration)s?\b", re.IGNORECASE)
 _JOINT = re.compile(r"\b(?:joint|\w+-nation|\w+-country|co-signed|signed by|on behalf of|signatories)\b", re.IGNORECASE)
-_ARTICLE_START = 4  # a phrase starting within this many words is in subject position
+_ARTICLE_START = 4
+# A phrase right after a preposition is an object ("concerns about Hong Kong"), not a subject.
+_PREPOSITION_BEFORE = re.compile(r"\b(?:about|on|in|of|for|against|with|to|from|over|at|by|into|toward|towards|"
+                                 r"between|than|like|under|within|upon)\s+(?:the\s+)?$", re.IGNORECASE)
+_CREDITED_ACT = re.compile(r"^\s+for\s+(?:its\s+|their\s+|his\s+|her\s+)?\w+ing\b")
+# Verbs of saying that stand before their subject after a comma ("..., said Fen Hampson, an expert").
+_INVERTING_VERB = re.compile(r"(?:said|says|added|adds|noted|notes|wrote|writes|explained|argued|warned|"
+                             r"continued|stressed|insisted|told)$", re.IGNORECASE)
+_CLAUSE_BREAK = re.compile(r";|, (?:while|but|whereas|although)\b|\bwhile\b")  # a phrase starting within this many words is in subject position
 
 
 @dataclass
@@ -66,6 +77,7 @@ class _Agent:
     state: bool
     person: bool = False
     non_state_kind: str = ""
+    speech: str = ""  # overrides the sentence's speech type for this agent (a credited act)
 
 
 @dataclass
@@ -181,41 +193,52 @@ def article_claims(article: str, text: str, date: str, dictionary: ActorDictiona
     agents: list[list[_Agent]] = []
     speech_types: list[str] = []
     open_quote_agent: _Agent | None = None
+    previous_quote_agent: _Agent | None = None
     for sentence in sentence_texts:
         found, speech_type = _sentence_agents(sentence, date, dictionary, lex, context)
-        quotes = _quotes(sentence)
-        starts_in_quote = open_quote_agent is not None
-        if not found and starts_in_quote:
+        unattributed_quote = not found and sentence.lstrip().startswith(("“", '"'))
+        if not found and open_quote_agent is not None:
+            # The sentence continues a quote opened in an earlier sentence.
             found, speech_type = [open_quote_agent], "direct"
+        elif unattributed_quote and previous_quote_agent is not None:
+            # '"...," she said. "But if ..."': a new quote right after an attributed one is the same voice.
+            found, speech_type = [previous_quote_agent], "direct"
         agents.append(found)
         speech_types.append(speech_type)
-        # A quote that stays open at the end of the sentence continues in the next one.
-        opens = sentence.count("“") + sentence.count('"') % 2
-        closes = sentence.count("”")
-        if found and (sentence.count("“") > closes or sentence.count('"') % 2 == 1):
-            open_quote_agent = found[0]
-        elif closes > sentence.count("“") or (starts_in_quote and '"' in sentence):
-            open_quote_agent = None
-        del opens, quotes
+        opened, closed = sentence.count("“") + sentence.count('"'), sentence.count("”") + sentence.count('"')
+        if open_quote_agent is not None:
+            open_quote_agent = None if "”" in sentence or sentence.count('"') % 2 == 1 else open_quote_agent
+        elif found and (sentence.count("“") > sentence.count("”") or sentence.count('"') % 2 == 1):
+            open_quote_agent = found[0]  # a quote left open continues in the next sentence
+        previous_quote_agent = found[0] if found and (opened or closed) else None
     # An unattributed quoted sentence takes the speaker of the next sentence when that one is a quote
     # attributed afterwards ('"..." (sentence) "...," she said.').
     for i in range(len(sentence_texts) - 2, -1, -1):
-        if not agents[i] and _quotes(sentence_texts[i]) and sentence_texts[i].lstrip().startswith(("“", '"')):
-            if agents[i + 1] and _quotes(sentence_texts[i + 1]):
-                agents[i], speech_types[i] = agents[i + 1], "direct"
+        current, following = sentence_texts[i], sentence_texts[i + 1]
+        if agents[i] or not current.lstrip().startswith(("“", '"')) or not agents[i + 1]:
+            continue
+        left_open = current.count("“") > current.count("”")
+        closes_next = following.count("”") > following.count("“")
+        if (_quotes(current) and _quotes(following)) or (left_open and closes_next):
+            agents[i], speech_types[i] = agents[i + 1], "direct"
+    for i, sentence in enumerate(sentence_texts):
+        if agents[i] and sentence.count("”") > sentence.count("“") and speech_types[i] in {"say", ""}:
+            speech_types[i] = "direct"  # it closes a quote opened in an earlier sentence
 
     term_hits = [lex.targets(sentence) for sentence in sentence_texts]
     on_target = _on_target(term_hits)
     claim_rows, voice_rows = [], []
     for i, ((start, end), sentence) in enumerate(zip(spans, sentence_texts)):
         quote = " … ".join(_quotes(sentence))
+        if not quote and sentence.count("”") > sentence.count("“") and speech_types[i] == "direct":
+            quote = sentence[:sentence.index("”")].strip()  # the end of a quote opened earlier
         for agent in agents[i]:
             if not agent.state:
                 voice_rows.append((article, i, start, end, agent.actor, agent.non_state_kind or agent.actor_kind,
                                    sentence))
                 continue
-            kind = speech_types[i] or ("direct" if quote else "indirect")
-            if kind == "say":
+            kind = agent.speech or speech_types[i] or ("direct" if quote else "indirect")
+            if kind in {"say", "credit"}:
                 kind = "direct" if quote else "indirect"
             terms = ";".join(sorted({term.lower() for term_kind, term in term_hits[i]
                                      if term_kind in {"law", "related"}}))
@@ -242,7 +265,12 @@ def _inside_quote(sentence: str, position: int) -> bool:
 
 def _sentence_agents(sentence: str, date: str, dictionary: ActorDictionary, lex: Lexicon,
                      context: _Context) -> tuple[list[_Agent], str]:
-    """Who speaks or acts in ``sentence``; returns (agents, speech type of the main verb)."""
+    """Who speaks or acts in ``sentence``; returns (agents, speech type of the main verb).
+
+    The first speech verb with a subject decides who speaks. What follows a verb of saying is reported
+    content ("announcing that ... if China enforces the law"; "Analysts said the four signatories are
+    ..."): a later subject counts only after a clause break ("; ", ", while", ", but").
+    """
     phrases = dictionary.phrases(sentence, date)
     anaphora = lex.anaphora(sentence)
     speeches = [speech for speech in lex.speech(sentence) if not _inside_quote(sentence, speech.start)]
@@ -257,31 +285,56 @@ def _sentence_agents(sentence: str, date: str, dictionary: ActorDictionary, lex:
         agents.append(_Agent(signatories, "signatories of the statement", "signatory", True))
         speech_type = "act"
 
+    reported_from = None  # where the content of a verb of saying starts
     for speech in speeches:
+        if reported_from is not None and not _CLAUSE_BREAK.search(sentence[reported_from:speech.start]):
+            if speech.kind == "non_act" and agents:
+                speech_type = "non_act"
+            continue
         agent = _agent_of(sentence, speech, phrases, anaphora, date, dictionary, context)
         if agent is None:
             continue
-        if agent.state and agent.nations and not any(a.nations == agent.nations for a in agents):
-            agents.append(agent)
-            speech_type = speech_type or speech.kind
-            context.remember(agent)
+        if signatories and agent.actor_kind != "signatory" and not agent.nations[1:] and agent.state \
+                and agent.actor.split()[-1].lower() in {"counterparts", "allies", "partners", "ministers"}:
+            continue  # "Pompeo and his counterparts called on ...": the statement's signers, already counted
+        if agent.state and agent.nations:
+            if not any(a.nations == agent.nations for a in agents):
+                agents.append(agent)
+                context.remember(agent)
+            speech_type = speech_type if speech_type in {"act", "non_act"} and signatories else speech.kind
         elif not agent.state:
             agents.append(agent)
             if agent.person:
                 context.last_person = agent  # an analyst in between breaks a chain of "she said"
-        if speech.kind == "non_act":
-            speech_type = "non_act"
+        if speech.kind == "credit":
+            credited = _credited_agent(sentence, speech, phrases)
+            if credited is not None and not any(a.nations == credited.nations for a in agents):
+                agents.append(credited)
+        if speech.kind in {"say", "credit"}:
+            reported_from = speech.end
 
-    if not any(agent.state for agent in agents):
+    if not agents:
         # A state actor in subject position with no speech verb found: a reported act
         # ("Authorities in Hong Kong made the first arrests under the new law").
         first = next((phrase for phrase in phrases if phrase.actor_kind not in {"demonym", "people"}), None)
-        if first is not None and first.state and first.nation and _word_index(sentence, first.start) <= _ARTICLE_START:
+        if (first is not None and first.state and first.nation and not _inside_quote(sentence, first.start)
+                and _word_index(sentence, first.start) <= _ARTICLE_START):
             agent = _agent_from_phrase(first)
             agents.append(agent)
             context.remember(agent)
-            speech_type = speech_type or "act"
+            speech_type = "act"
     return agents, speech_type
+
+
+def _credited_agent(sentence: str, speech: _Speech, phrases: list[Phrase]) -> _Agent | None:
+    """The object of a crediting verb ("praised the U.K. for suspending the treaty") did the act."""
+    following = next((phrase for phrase in phrases if speech.end <= phrase.start <= speech.end + 5), None)
+    if following is None or not following.nation or following.non_state:
+        return None
+    if not _CREDITED_ACT.match(sentence[following.end:]):
+        return None
+    return _Agent([following.nation], following.text, "metonym" if following.actor_kind == "place"
+                  else following.actor_kind, True, speech="act")
 
 
 def _word_index(sentence: str, position: int) -> int:
@@ -300,7 +353,9 @@ def _agent_of(sentence: str, speech: _Speech, phrases: list[Phrase], anaphora, d
     """The subject of one speech verb: after it in a post-quote attribution or "according to X",
     otherwise the nearest actor before it in the same clause."""
     before = sentence[:speech.start]
-    inverted = bool(_CLOSE_QUOTE_BEFORE.search(before)) or speech.text.lower().startswith("according to")
+    # Inversion: '"...," said X', '..., said X, an analyst', 'according to X'.
+    inverted = (bool(_CLOSE_QUOTE_BEFORE.search(before)) or speech.text.lower().startswith("according to")
+                or (before.rstrip().endswith(",") and _INVERTING_VERB.match(speech.text) is not None))
     if inverted:
         agent = _candidate_after(sentence, speech.end, phrases, anaphora, date, dictionary, context)
         if agent is not None:
@@ -326,17 +381,20 @@ def _candidate_before(sentence, position, phrases, anaphora, date, dictionary, c
     skip = _parenthetical_before(sentence, position)
     candidates = []
     for phrase in phrases:
-        if phrase.end <= position and not (skip and skip[0] <= phrase.start < skip[1]):
-            candidates.append((phrase.end, "phrase", phrase))
+        if (phrase.end <= position and not (skip and skip[0] <= phrase.start < skip[1])
+                and not _inside_quote(sentence, phrase.start) and not _PREPOSITION_BEFORE.search(sentence[:phrase.start])):
+            candidates.append((phrase.end, -phrase.start, "phrase", phrase))
     for start, end, refers, text in anaphora:
-        if end <= position and not (skip and skip[0] <= start < skip[1]):
-            candidates.append((end, "anaphor", (refers, text)))
+        if end <= position and not (skip and skip[0] <= start < skip[1]) and not _inside_quote(sentence, start):
+            candidates.append((end, -start, "anaphor", (refers, text)))
     if not candidates:
         match = _NAME_BEFORE.search(sentence[:skip[0]] if skip else sentence[:position])
         if match and position - match.end() <= 20:
             return _name_agent(match.group(1), "", date, dictionary, context)
         return None
-    end, kind, item = max(candidates, key=lambda candidate: candidate[0])
+    # The nearest candidate; of two ending at the same place, the longer ("The four foreign ministers"
+    # over "foreign ministers").
+    end, _, kind, item = max(candidates, key=lambda candidate: (candidate[0], candidate[1]))
     gap = sentence[end:skip[0] if skip and skip[0] >= end else position]
     # The subject sits close to its verb ("Raab said", "The four foreign ministers said Thursday").
     if len(gap.split()) > 8 or re.search(r"[;:”\"]", gap):
@@ -464,34 +522,67 @@ def _resolve_anaphor(refers: str, text: str, context: _Context) -> _Agent | None
 
 
 def _signatories(sentence: str, phrases: list[Phrase], speeches: list[_Speech], context: _Context) -> list[str]:
-    """Nations that sign a joint statement named in this sentence; remembered for later references."""
-    if not _STATEMENT.search(sentence) or not _JOINT.search(sentence + " "):
+    """Nations that sign a joint statement defined in this sentence, remembered for later references
+    ("the statement said", "the four foreign ministers said", "they said").
+
+    A statement is joint when the sentence lists its signers ("signed by A, B and C", "on behalf of 27
+    countries, among them ..."), when two or more nations are its coordinated subject ("The US, Britain,
+    Australia and Canada call on China ... in a statement"), or when it is called joint / "four-nation"
+    and names its subject ("Pompeo and his counterparts"). Nations it is addressed to ("call on China")
+    are not signers.
+    """
+    statement = _STATEMENT.search(sentence)
+    if not statement:
         return []
+    first_say = next((speech for speech in speeches if speech.kind == "say"), None)
+    if first_say is not None and first_say.start < statement.start() and any(
+            phrase.non_state and phrase.end <= first_say.start for phrase in phrases):
+        return []  # "Analysts said the joint statement shows ...": a non-state voice describing it
+    candidates = [phrase for phrase in phrases if phrase.nation and not phrase.non_state
+                  and phrase.actor_kind not in {"people", "demonym"}
+                  and not re.search(r"\b(?:on|upon|to|against|urged|with|of|from|between)\s*$", sentence[:phrase.start])]
     nations: list[str] = []
     signing = _SIGNING.search(sentence)
-    statement_at = _STATEMENT.search(sentence).start()
-    for phrase in phrases:
-        if not phrase.nation or phrase.actor_kind in {"people", "demonym"} or phrase.non_state:
-            continue
-        in_list = signing is not None and phrase.start >= signing.end()
-        # The subject side of "X and his counterparts ... statement" (before the first verb).
-        first_verb = min((s.start for s in speeches), default=len(sentence))
-        as_subject = phrase.end <= first_verb and (phrase.state or _LIST_GAP.match(" , ") is not None)
-        if in_list or (as_subject and phrase.start < max(first_verb, statement_at)):
-            if not re.search(r"\b(?:on|to|against|urged|with)\s*$", sentence[:phrase.start]):
-                nations.append(phrase.nation)
+    if signing:
+        nations += [phrase.nation for phrase in candidates if phrase.start >= signing.end()]
+    subject = _coordinated_subject(sentence, candidates)
+    joint = _JOINT.search(sentence) is not None
+    if len(subject) >= 2 or (subject and signing):
+        nations = [phrase.nation for phrase in subject] + nations
+    for phrase in candidates:
+        if re.match(r"\s+and (?:his|her|their|its) (?:counterparts|allies|partners)", sentence[phrase.end:]):
+            nations.insert(0, phrase.nation)
     nations = list(dict.fromkeys(nations))
-    if len(nations) >= 2 or (nations and context.signatories):
-        context.signatories = list(dict.fromkeys(context.signatories + nations))
-        return list(context.signatories)
-    return []
+    if not nations or not (signing or joint or len(subject) >= 2):
+        return []
+    del joint
+    context.signatories = list(dict.fromkeys(context.signatories + nations))
+    context.last_group = _Agent(list(context.signatories), "the signatories", "signatory", True)
+    return list(context.signatories)
+
+
+def _coordinated_subject(sentence: str, candidates: list[Phrase]) -> list[Phrase]:
+    """The list of nation phrases a sentence opens with ("The US, Britain, Australia and Canada ...")."""
+    if not candidates or _word_index(sentence, candidates[0].start) > _ARTICLE_START + 4:
+        return []
+    if _inside_quote(sentence, candidates[0].start):
+        return []
+    subject = [candidates[0]]
+    for phrase in candidates[1:]:
+        if not _LIST_GAP.match(sentence[subject[-1].end:phrase.start]):
+            break
+        subject.append(phrase)
+    return subject
 
 
 def _on_target(term_hits: list[list[tuple[str, str]]]) -> list[bool]:
-    """A sentence is on target when it names the policy or a related issue; a sentence next to one that
-    does, and naming nothing off-topic, counts too ("we deplore this decision")."""
+    """A sentence is on target when it names the policy or a related issue (``target.csv``). In an article
+    about the policy (two or more sentences name it), a sentence that names nothing off-topic is on
+    target too ("we deplore this decision", "did not join the statement"); a sentence naming only an
+    off-topic subject (Huawei, the pandemic) never is."""
     direct = [any(kind in {"law", "related"} for kind, _ in hits) for hits in term_hits]
     off = [any(kind == "off" for kind, _ in hits) and not direct[i] for i, hits in enumerate(term_hits)]
+    about_policy = sum(direct) >= 2
     result = []
     for i, is_direct in enumerate(direct):
         if is_direct:
@@ -500,20 +591,5 @@ def _on_target(term_hits: list[list[tuple[str, str]]]) -> list[bool]:
             result.append(False)
         else:
             neighbours = direct[max(0, i - 1):i] + direct[i + 1:i + 2]
-            result.append(any(neighbours))
+            result.append(about_policy or any(neighbours))
     return result
-
-
-def highlight_claims(claims: pd.DataFrame, limit: int = 40) -> str:
-    """HTML of claim sentences with the actor highlighted and the nation and speech type in front."""
-    import html
-
-    parts = []
-    for row in claims.head(limit).itertuples():
-        sentence = html.escape(row.text)
-        actor = html.escape(str(row.actor))
-        if actor and actor in sentence:
-            sentence = sentence.replace(actor, f"<mark>{actor}</mark>", 1)
-        parts.append(f"<p><b>{html.escape(row.nation)}</b> <i>({html.escape(row.speech)}, "
-                     f"{html.escape(row.actor_kind)})</i>: {sentence}</p>")
-    return "\n".join(parts)

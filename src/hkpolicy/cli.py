@@ -26,6 +26,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("out", help="a folder written by `hkpolicy run`")
     evaluate.add_argument("--gold", required=True, help="gold CSV: article,nation,stance[,evidence] or nation,stance")
     evaluate.add_argument("--baseline", action="store_true", help="also score the naive VADER baseline")
+
+    train = commands.add_parser("train", help="re-fit the stance model on labelled claims; writes its JSON")
+    train.add_argument("--annotations", default="data/annotations/claims_gold.csv", help="labelled claims CSV")
+    train.add_argument("--model-out", default=None,
+                       help="where the JSON model goes (default: the package's data/stance_model.json)")
+    train.add_argument("--folds", type=int, default=5, help="cross-validation folds, grouped by article")
     return parser
 
 
@@ -46,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command in {"run", "study"}:
             return _run(args)
+        if args.command == "train":
+            return _train(args)
         if args.command == "evaluate":
             from .evaluate import evaluate_folder
 
@@ -60,6 +68,21 @@ def main(argv: list[str] | None = None) -> int:
 
 class UserError(Exception):
     """An error the user can fix; shown as one line."""
+
+
+def _train(args) -> int:
+    from .model import MODEL_FILE, train_and_save
+    from .resources import data_path
+
+    annotations = Path(args.annotations)
+    if not annotations.is_file():
+        raise UserError(f"annotations not found: {annotations}")
+    out = Path(args.model_out) if args.model_out else data_path(MODEL_FILE)
+    params = train_and_save(annotations, out, folds=args.folds)
+    for row in params["cross_validation"]:
+        print(f"{row['method']:12s} accuracy {row['accuracy']:.3f}  macro-F1 {row['macro_f1']:.3f}  (n={row['n']})")
+    print(f"default method: {params['default_method']}; model written to {out}")
+    return 0
 
 
 def _run(args) -> int:

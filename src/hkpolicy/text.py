@@ -387,7 +387,12 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     spans = []
     for paragraph in re.finditer(r"[^\n]+(?:\n(?!\n)[^\n]+)*", text):
         offset = paragraph.start()
+        first = len(spans)
         for start, end in tokenizer.span_tokenize(paragraph.group()):
+            # A "sentence" that starts in lower case continues the previous one ("(R-Fla.) agreed.").
+            if len(spans) > first and text[offset + start:offset + start + 1].islower():
+                spans[-1] = (spans[-1][0], offset + end)
+                continue
             spans.append((offset + start, offset + end))
     return spans
 

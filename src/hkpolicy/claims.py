@@ -11,6 +11,9 @@ speaks or acts (``CLAIM_COLUMNS``):
     speech                 direct (quoted) / indirect (reported speech) / act (a reported action) /
                            non_act ("did not join", "signed neither")
     text                   the sentence
+    clause                 the part of the sentence that is this actor's (the whole sentence unless another
+                           speaker shares it: "Critics say ... - China has said it will return stability");
+                           stance is read from it
     quote                  the quoted words in the sentence, if any
     on_target              True when the claim is about the policy under study (``data/target.csv``)
     target_terms           the policy / related terms found (";"-joined), evidence for ``on_target``
@@ -26,7 +29,7 @@ they never vote on a nation's stance.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import pandas as pd
@@ -36,7 +39,7 @@ from .resources import compile_alternation, load_table
 from .text import sentence_spans
 
 CLAIM_COLUMNS = ["article", "sentence_id", "start", "end", "date", "nation", "actor", "actor_kind", "speech", "text",
-                 "quote", "on_target", "target_terms"]
+                 "clause", "quote", "on_target", "target_terms"]
 VOICE_COLUMNS = ["article", "sentence_id", "start", "end", "actor", "actor_kind", "text"]
 
 _QUOTE = re.compile(r"“([^”]{3,})”?|\"([^\"]{3,})\"?")
@@ -54,10 +57,13 @@ _ARTICLE_START = 4
 # A phrase right after a preposition is an object ("concerns about Hong Kong"), not a subject.
 _PREPOSITION_BEFORE = re.compile(r"\b(?:about|on|in|of|for|against|with|to|from|over|at|by|into|toward|towards|"
                                  r"between|than|like|under|within|upon)\s+(?:the\s+)?$", re.IGNORECASE)
+_COORDINATED_VERB = re.compile(r"(?:,\s*)?\band\s+(?:\w+ly\s+)?$")
 _CREDITED_ACT = re.compile(r"^\s+for\s+(?:its\s+|their\s+|his\s+|her\s+)?\w+ing\b")
 # Verbs of saying that stand before their subject after a comma ("..., said Fen Hampson, an expert").
 _INVERTING_VERB = re.compile(r"(?:said|says|added|adds|noted|notes|wrote|writes|explained|argued|warned|"
                              r"continued|stressed|insisted|told)$", re.IGNORECASE)
+# Where an actor's clause ends: a semicolon, or ", and" starting a new predicate of another subject.
+_CLAUSE_END = re.compile(r";|, (?:and|but) (?:has|have|had|is|was|were|are|will|would|said|says|described|called)\b")
 _CLAUSE_BREAK = re.compile(r";|, (?:while|but|whereas|although)\b|\bwhile\b")  # a phrase starting within this many words is in subject position
 
 
@@ -78,6 +84,8 @@ class _Agent:
     person: bool = False
     non_state_kind: str = ""
     speech: str = ""  # overrides the sentence's speech type for this agent (a credited act)
+    subject: int = 0  # where the subject stands in the sentence
+    inverted: bool = False  # the subject follows its words ('"...," said X')
 
 
 @dataclass
@@ -91,6 +99,7 @@ class _Context:
     signatories: list[str] = field(default_factory=list)
     signatory_actor: str = ""
     people: dict[str, _Agent] = field(default_factory=dict)   # surname -> who (non-state people too)
+    sentence_agent: _Agent | None = None  # the last subject found in the current sentence
 
     def remember(self, agent: _Agent) -> None:
         if agent.person:
@@ -222,13 +231,14 @@ def article_claims(article: str, text: str, date: str, dictionary: ActorDictiona
         if (_quotes(current) and _quotes(following)) or (left_open and closes_next):
             agents[i], speech_types[i] = agents[i + 1], "direct"
     for i, sentence in enumerate(sentence_texts):
-        if agents[i] and sentence.count("”") > sentence.count("“") and speech_types[i] in {"say", ""}:
+        if agents[i] and sentence.count("”") > sentence.count("“") and speech_types[i] in {"say", "say_by", "credit", "act_by", ""}:
             speech_types[i] = "direct"  # it closes a quote opened in an earlier sentence
 
     term_hits = [lex.targets(sentence) for sentence in sentence_texts]
     on_target = _on_target(term_hits)
     claim_rows, voice_rows = [], []
     for i, ((start, end), sentence) in enumerate(zip(spans, sentence_texts)):
+        clauses = _clauses(sentence, agents[i])
         quote = " … ".join(_quotes(sentence))
         if not quote and sentence.count("”") > sentence.count("“") and speech_types[i] == "direct":
             quote = sentence[:sentence.index("”")].strip()  # the end of a quote opened earlier
@@ -238,14 +248,36 @@ def article_claims(article: str, text: str, date: str, dictionary: ActorDictiona
                                    sentence))
                 continue
             kind = agent.speech or speech_types[i] or ("direct" if quote else "indirect")
-            if kind in {"say", "credit"}:
+            if kind in {"say", "credit", "say_by"}:
                 kind = "direct" if quote else "indirect"
+            elif kind == "act_by":
+                kind = "act"
             terms = ";".join(sorted({term.lower() for term_kind, term in term_hits[i]
                                      if term_kind in {"law", "related"}}))
             for nation in agent.nations:
                 claim_rows.append((article, i, start, end, date, nation, agent.actor, agent.actor_kind, kind,
-                                   sentence, quote, on_target[i], terms))
+                                   sentence, clauses[id(agent)], quote, on_target[i], terms))
     return claim_rows, voice_rows
+
+
+def _clauses(sentence: str, agents: list[_Agent]) -> dict[int, str]:
+    """Each agent's part of the sentence: from its subject to the next subject or a clause break
+    ("; ", ", and has ..."); an inverted '"...," said X' owns the words before it. Stance is read
+    from this part, so that "Critics say it curtails freedom - China has said it will return
+    stability" gives China only its own words."""
+    ordered = sorted(agents, key=lambda agent: agent.subject)
+    lefts = [0 if agent.inverted else agent.subject for agent in ordered]
+    result = {}
+    for i, agent in enumerate(ordered):
+        right = next((lefts[j] for j in range(i + 1, len(ordered)) if lefts[j] > lefts[i]), len(sentence))
+        if agent.inverted:
+            right = max(right, agent.subject + len(agent.actor))
+        else:
+            cut = _CLAUSE_END.search(sentence, lefts[i] + len(agent.actor))
+            if cut and cut.start() < right:
+                right = cut.start()
+        result[id(agent)] = sentence[lefts[i]:right].strip() or sentence
+    return result
 
 
 # ----------------------------------------------------------------------------------------------
@@ -276,24 +308,40 @@ def _sentence_agents(sentence: str, date: str, dictionary: ActorDictionary, lex:
     speeches = [speech for speech in lex.speech(sentence) if not _inside_quote(sentence, speech.start)]
     agents: list[_Agent] = []
     speech_type = ""
+    context.sentence_agent = None
 
     _learn_people(sentence, phrases, dictionary, context)
 
     # Joint statements: signatories listed after "signed by", "on behalf of", or as the subject.
     signatories = _signatories(sentence, phrases, speeches, context)
     if signatories:
-        agents.append(_Agent(signatories, "signatories of the statement", "signatory", True))
+        agents.append(_Agent(signatories, "signatories of the statement", "signatory", True, subject=0))
         speech_type = "act"
 
     reported_from = None  # where the content of a verb of saying starts
     for speech in speeches:
+        agent = None
         if reported_from is not None and not _CLAUSE_BREAK.search(sentence[reported_from:speech.start]):
-            if speech.kind == "non_act" and agents:
-                speech_type = "non_act"
-            continue
-        agent = _agent_of(sentence, speech, phrases, anaphora, date, dictionary, context)
+            # Reported content. A new clause with its own subject still counts ("Japan called the law
+            # regrettable and Taiwan warned ..."), and so does an act whose subject sits right before it
+            # ("the legislation China imposed"), unless it is only a condition ("if China enforces").
+            agent = _agent_of(sentence, speech, phrases, anaphora, date, dictionary, context)
+            if agent is None or not agent.state or agent.inverted:
+                continue
+            lead = sentence[:agent.subject]
+            gap = sentence[agent.subject + len(agent.actor):speech.start]
+            new_clause = re.search(r"(?:^|[,;]\s*|\s)(?:and|but|while|whereas)\s+(?:the\s+)?$", lead) is not None
+            direct_act = (speech.kind == "act" and len(gap.split()) <= 1
+                          and not re.search(r"\b(?:if|unless|whether|should|that)\s+(?:the\s+)?$", lead))
+            if not (new_clause or direct_act) or " that " in sentence[reported_from:agent.subject]:
+                if speech.kind == "non_act" and agents:
+                    speech_type = "non_act"
+                continue
+        if agent is None:
+            agent = _agent_of(sentence, speech, phrases, anaphora, date, dictionary, context)
         if agent is None:
             continue
+        context.sentence_agent = agent
         if signatories and agent.actor_kind != "signatory" and not agent.nations[1:] and agent.state \
                 and agent.actor.split()[-1].lower() in {"counterparts", "allies", "partners", "ministers"}:
             continue  # "Pompeo and his counterparts called on ...": the statement's signers, already counted
@@ -306,11 +354,11 @@ def _sentence_agents(sentence: str, date: str, dictionary: ActorDictionary, lex:
             agents.append(agent)
             if agent.person:
                 context.last_person = agent  # an analyst in between breaks a chain of "she said"
-        if speech.kind == "credit":
+        if speech.kind in {"credit", "say"}:
             credited = _credited_agent(sentence, speech, phrases)
             if credited is not None and not any(a.nations == credited.nations for a in agents):
                 agents.append(credited)
-        if speech.kind in {"say", "credit"}:
+        if speech.kind in {"say", "credit", "say_by", "act_by"}:
             reported_from = speech.end
 
     if not agents:
@@ -319,22 +367,30 @@ def _sentence_agents(sentence: str, date: str, dictionary: ActorDictionary, lex:
         first = next((phrase for phrase in phrases if phrase.actor_kind not in {"demonym", "people"}), None)
         if (first is not None and first.state and first.nation and not _inside_quote(sentence, first.start)
                 and _word_index(sentence, first.start) <= _ARTICLE_START):
-            agent = _agent_from_phrase(first)
+            agent = replace(_agent_from_phrase(first), subject=first.start)
             agents.append(agent)
             context.remember(agent)
             speech_type = "act"
+    if not any(agent.person for agent in agents):
+        # Nobody spoke, but a named state person was mentioned: "she said" in the next sentence is likely
+        # them ("They did not include the territory's Chief Executive, Carrie Lam. She told ...").
+        person = next((phrase for phrase in reversed(phrases) if phrase.person and phrase.state and phrase.nation
+                       and not _inside_quote(sentence, phrase.start)), None)
+        if person is not None:
+            context.last_person = _agent_from_phrase(person)
     return agents, speech_type
 
 
 def _credited_agent(sentence: str, speech: _Speech, phrases: list[Phrase]) -> _Agent | None:
     """The object of a crediting verb ("praised the U.K. for suspending the treaty") did the act."""
-    following = next((phrase for phrase in phrases if speech.end <= phrase.start <= speech.end + 5), None)
+    following = next((phrase for phrase in phrases if speech.end <= phrase.start <= speech.end + 12
+                      and re.fullmatch(r"\s*(?:to\s+)?(?:the\s+)?", sentence[speech.end:phrase.start])), None)
     if following is None or not following.nation or following.non_state:
         return None
     if not _CREDITED_ACT.match(sentence[following.end:]):
         return None
     return _Agent([following.nation], following.text, "metonym" if following.actor_kind == "place"
-                  else following.actor_kind, True, speech="act")
+                  else following.actor_kind, True, speech="act", subject=following.start)
 
 
 def _word_index(sentence: str, position: int) -> int:
@@ -354,13 +410,24 @@ def _agent_of(sentence: str, speech: _Speech, phrases: list[Phrase], anaphora, d
     otherwise the nearest actor before it in the same clause."""
     before = sentence[:speech.start]
     # Inversion: '"...," said X', '..., said X, an analyst', 'according to X'.
-    inverted = (bool(_CLOSE_QUOTE_BEFORE.search(before)) or speech.text.lower().startswith("according to")
+    inverted = (bool(_CLOSE_QUOTE_BEFORE.search(before)) or speech.kind in {"say_by", "act_by"}
+                or speech.text.lower().startswith("according to")
                 or (before.rstrip().endswith(",") and _INVERTING_VERB.match(speech.text) is not None))
     if inverted:
         agent = _candidate_after(sentence, speech.end, phrases, anaphora, date, dictionary, context)
         if agent is not None:
-            return agent
-    return _candidate_before(sentence, speech.start, phrases, anaphora, date, dictionary, context)
+            found = sentence.find(agent.actor, speech.end)
+            if speech.kind in {"say_by", "act_by"}:
+                # "complaints by X that ...", "the passage of the law by X": X owns the noun and what follows.
+                return replace(agent, subject=speech.start, inverted=False)
+            return replace(agent, subject=found if found >= 0 else speech.end, inverted=True)
+    if _COORDINATED_VERB.search(before) and context.sentence_agent is not None:
+        return context.sentence_agent  # "X passed the law ... and adopted a decision": the same subject
+    agent = _candidate_before(sentence, speech.start, phrases, anaphora, date, dictionary, context)
+    if agent is None:
+        return None
+    found = sentence.rfind(agent.actor, 0, speech.start)
+    return replace(agent, subject=found if found >= 0 else speech.start, inverted=False)
 
 
 def _candidate_after(sentence, position, phrases, anaphora, date, dictionary, context) -> _Agent | None:

@@ -6,7 +6,8 @@ Article ids in the gold may be the file name alone ("bbc_10.csv") or our full id
 
 At article level every (article, nation) pair in either table counts once: a pair we miss is predicted
 "none", a pair we add that the gold lacks is gold "none" - both are errors. Only articles named in the
-gold are scored. ``macro_f1`` averages F1 over oppose / support / neutral.
+gold are scored. ``macro_f1`` averages F1 over the stances (oppose / support / neutral) present in the gold
+or the predictions; "none" (a missing or spurious row) counts in accuracy and the confusion matrix.
 """
 
 from __future__ import annotations
@@ -64,12 +65,15 @@ def scores(comparison: pd.DataFrame) -> dict:
     matrix = pd.DataFrame(confusion_matrix(gold, predicted, labels=ALL_LABELS),
                           index=[f"gold {label}" for label in ALL_LABELS],
                           columns=[f"pred {label}" for label in ALL_LABELS])
-    per_label = f1_score(gold, predicted, labels=LABELS, average=None, zero_division=0)
+    # Macro-F1 over the stances that occur in the gold or the predictions (a label absent from both,
+    # like "neutral" in a gold set without neutral rows, would count as 0 and say nothing).
+    present = [label for label in LABELS if (gold == label).any() or (predicted == label).any()] or LABELS
+    per_label = f1_score(gold, predicted, labels=present, average=None, zero_division=0)
     return {
         "n": int(len(comparison)),
         "accuracy": float(np.mean(comparison["correct"])) if len(comparison) else float("nan"),
         "macro_f1": float(np.mean(per_label)),
-        "f1": dict(zip(LABELS, map(float, per_label))),
+        "f1": dict(zip(present, map(float, per_label))),
         "confusion": matrix,
     }
 

@@ -177,7 +177,8 @@ def score_stance(claims: pd.DataFrame, method: str = "default", rules: StanceRul
     result = claims.copy()
     if method == "default":
         method = default_method()
-    rule_out = [rules.score(text, speech) for text, speech in zip(result["text"], result["speech"])]
+    texts = result["clause"] if "clause" in result else result["text"]
+    rule_out = [rules.score(text, speech) for text, speech in zip(texts, result["speech"])]
     stances = [stance for stance, _, _ in rule_out]
     scores = [score for _, score, _ in rule_out]
     cues = [cue for _, _, cue in rule_out]

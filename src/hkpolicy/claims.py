@@ -63,7 +63,8 @@ _CREDITED_ACT = re.compile(r"^\s+for\s+(?:its\s+|their\s+|his\s+|her\s+)?\w+ing\
 _INVERTING_VERB = re.compile(r"(?:said|says|added|adds|noted|notes|wrote|writes|explained|argued|warned|"
                              r"continued|stressed|insisted|told)$", re.IGNORECASE)
 # Where an actor's clause ends: a semicolon, or ", and" starting a new predicate of another subject.
-_CLAUSE_END = re.compile(r";|, (?:and|but) (?:has|have|had|is|was|were|are|will|would|said|says|described|called)\b")
+_CLAUSE_END = re.compile(r";|, (?:and|but) (?:has|have|had|is|was|were|are|will|would|said|says|described|called)\b"
+                         r"|, (?:describing|calling|branding|labelling|labeling|dismissing)\b")
 _CLAUSE_BREAK = re.compile(r";|, (?:while|but|whereas|although)\b|\bwhile\b")  # a phrase starting within this many words is in subject position
 
 
@@ -333,7 +334,9 @@ def _sentence_agents(sentence: str, date: str, dictionary: ActorDictionary, lex:
             new_clause = re.search(r"(?:^|[,;]\s*|\s)(?:and|but|while|whereas)\s+(?:the\s+)?$", lead) is not None
             direct_act = (speech.kind == "act" and len(gap.split()) <= 1
                           and not re.search(r"\b(?:if|unless|whether|should|that)\s+(?:the\s+)?$", lead))
-            if not (new_clause or direct_act) or " that " in sentence[reported_from:agent.subject]:
+            explicit_doer = speech.kind == "act_by"  # "welcomes the passage of the law by the NPCSC"
+            if not (new_clause or direct_act or explicit_doer) or (
+                    " that " in sentence[reported_from:agent.subject] and not explicit_doer):
                 if speech.kind == "non_act" and agents:
                     speech_type = "non_act"
                 continue

@@ -228,3 +228,45 @@ def train_and_save(annotations_path: str | Path, out_path: str | Path, C: float 
     Path(out_path).write_text(json.dumps(params, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     _packaged_params.cache_clear()
     return params
+
+
+def compare_methods(articles: pd.DataFrame, annotations: pd.DataFrame, gold: pd.DataFrame,
+                    folds: int = 5, C: float = 2.0) -> pd.DataFrame:
+    """Article-level comparison of the scorers against gold labels, without testing on training data.
+
+    Claims are extracted once; the model is cross-validated by article: for each fold of articles it
+    is fitted on the labelled claims of the other articles only, then scores the fold's claims.
+    Returns one row per method (rules, model, rules+model, naive VADER): pairs, accuracy, macro_f1.
+    """
+    from sklearn.model_selection import GroupKFold
+
+    from .claims import extract_claims
+    from .evaluate import compare, naive_vader_by_article, scores
+    from .stance import score_stance
+    from .tables import by_article
+
+    rules = stance_rules()
+    claims = extract_claims(articles)
+    scored = {"rules": score_stance(claims, method="rules", rules=rules)}
+    ids = articles["article"].to_numpy()
+    parts: dict[str, list[pd.DataFrame]] = {"model": [], "rules+model": []}
+    splitter = GroupKFold(n_splits=min(folds, len(ids)))
+    for _, test in splitter.split(ids, groups=ids):
+        held_out = set(ids[test])
+        train = annotations[~annotations["article"].isin(held_out)]
+        pipeline = build_pipeline(C).fit(claim_features(train, rules), train["stance"])
+        model = LinearStanceModel(pipeline_to_json(pipeline, {}))
+        fold_claims = claims[claims["article"].isin(held_out)]
+        for method in parts:
+            parts[method].append(score_stance(fold_claims, method=method, rules=rules, model=model))
+    for method, frames in parts.items():
+        scored[method] = pd.concat(frames, ignore_index=True)
+    rows = []
+    for method, frame in scored.items():
+        result = scores(compare(by_article(frame), gold))
+        rows.append({"method": method, "pairs": result["n"], "accuracy": round(result["accuracy"], 4),
+                     "macro_f1": round(result["macro_f1"], 4)})
+    naive = scores(compare(naive_vader_by_article(articles), gold))
+    rows.append({"method": "naive VADER", "pairs": naive["n"], "accuracy": round(naive["accuracy"], 4),
+                 "macro_f1": round(naive["macro_f1"], 4)})
+    return pd.DataFrame(rows)

@@ -140,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
         members.setdefault(root(article), set()).add(story_of(article))
     merged = sum(1 for stories in members.values() if len(stories) > 1)
 
-    print(f"articles            {len(articles):,} ({megabytes:.1f} MB of text; corpus built and loaded in {built:.1f} s)")
+    print(f"articles            {len(articles):,} ({megabytes:.1f} MB of text; "
+          f"corpus built and loaded in {built:.1f} s)")
     print(f"planted copies      {len(truth):,} ({args.near_share:.0%} near, {args.exact_share:.0%} exact)")
     print(f"find_duplicates     {elapsed:.1f} s = {len(articles) / elapsed:,.0f} articles/s")
     print(f"groups found        {found['duplicate_of'].nunique():,} (with {len(found):,} duplicates: "

@@ -84,7 +84,8 @@ def syndicated_copy(original: str) -> str:
 
 def test_normalise_folds_case_punctuation_and_whitespace():
     assert normalise_for_duplicates("  Hong Kong’s  LAW,\n\n\tpassed!  ") == "hong kongs law passed"
-    assert normalise_for_duplicates("U.S. and China's \"law\"") == normalise_for_duplicates("US and China’s “law”")
+    assert (normalise_for_duplicates("U.S. and China's \"law\"")
+            == normalise_for_duplicates("US and China’s “law”") == "us and chinas law")
     assert normalise_for_duplicates("the law—and the city") == "the law and the city"
     assert normalise_for_duplicates(None) == ""
     assert normalise_for_duplicates("?!...") == ""
@@ -102,8 +103,8 @@ def test_edited_copy_with_new_headline_is_a_near_duplicate_of_the_earlier_origin
     assert 0.8 <= jaccard(original, copy) < 1.0
     # ids chosen so that the copy has the smaller id: the rule must still keep the original
     write_export(tmp_path, [
-        {"id": "b_original", "date": "2020-06-30", "title": "Hong Kong security law: Anger as China's Xi signs legislation",
-         "text": original},
+        {"id": "b_original", "date": "2020-06-30",
+         "title": "Hong Kong security law: Anger as China's Xi signs legislation", "text": original},
         {"id": "a_syndicated", "date": "2020-07-01", "title": "West voices alarm as Beijing imposes Hong Kong law",
          "text": copy},
         {"id": "c_other", "date": "2020-07-05", "title": "Books pulled", "text": text_of(real, BBC_13)},
@@ -257,7 +258,8 @@ def three_versions(real) -> dict[str, str]:
     # nobody dated: still the longest
     ({"x1": "", "x2": "", "x3": ""}, {"x1": "medium", "x2": "short", "x3": "long"}, "x3"),
     # same date, same length: the smallest id
-    ({"x1": "2020-07-05", "x2": "2020-07-05", "x3": "2020-07-05"}, {"x1": "medium", "x2": "medium", "x3": "medium"}, "x1"),
+    ({"x1": "2020-07-05", "x2": "2020-07-05", "x3": "2020-07-05"},
+     {"x1": "medium", "x2": "medium", "x3": "medium"}, "x1"),
 ])
 def test_representative_rule_in_a_three_member_group(tmp_path, real, dates, texts, expected):
     versions = three_versions(real)
@@ -349,6 +351,14 @@ def test_mark_duplicates_sets_manifest_and_article_columns(tmp_path, real):
         assert table.loc[f"export.csv#{copy}", "n_copies"] == 0
         assert table.loc[f"export.csv#{copy}", "copy_outlets"] == ""
     assert duplicate_ids(new_articles) == {"export.csv#copy1", "export.csv#copy2", "export.csv#copy3"}
+
+
+def test_repeated_article_ids_are_refused(real):
+    text = text_of(real, BBC_13)
+    articles = pd.DataFrame({"article": ["e.csv#1", "e.csv#1", "e.csv#2"], "date": ["", "", ""],
+                             "text": [text, text.upper(), text_of(real, BBC_10)]})
+    with pytest.raises(ValueError, match="unique"):
+        find_duplicates(articles)
 
 
 def test_duplicate_ids_needs_marked_articles(real):

@@ -663,3 +663,18 @@ def _on_target(term_hits: list[list[tuple[str, str]]]) -> list[bool]:
             neighbours = direct[max(0, i - 1):i] + direct[i + 1:i + 2]
             result.append(about_policy or any(neighbours))
     return result
+
+
+def highlight_claims(claims: pd.DataFrame, limit: int = 40) -> str:
+    """HTML of claim sentences with the actor highlighted and the nation and speech type in front."""
+    import html
+
+    parts = []
+    for row in claims.head(limit).itertuples():
+        sentence = html.escape(row.text)
+        actor = html.escape(str(row.actor))
+        if actor and actor in sentence:
+            sentence = sentence.replace(actor, f"<mark>{actor}</mark>", 1)
+        parts.append(f"<p><b>{html.escape(row.nation)}</b> <i>({html.escape(row.speech)}, "
+                     f"{html.escape(row.actor_kind)})</i>: {sentence}</p>")
+    return "\n".join(parts)

@@ -43,10 +43,10 @@ import numpy as np
 import pandas as pd
 from datasketch import MinHash, MinHashLSH
 
-DUPLICATE_COLUMNS = ["article", "duplicate_of", "kind", "similarity"]
-ARTICLE_EXTRA_COLUMNS = ["duplicate_of", "n_copies", "copy_outlets"]
-MANIFEST_COLUMNS = ["source_file", "article", "status", "reason", "format", "encoding", "language", "n_chars",
-                    "duplicate_of"]
+from .ingest import MANIFEST_COLUMNS
+
+DUPLICATE_COLUMNS = ["article", "duplicate_of", "kind", "similarity"]  # find_duplicates
+ARTICLE_EXTRA_COLUMNS = ["duplicate_of", "n_copies", "copy_outlets"]  # added to the articles by mark_duplicates
 
 DEFAULT_THRESHOLD = 0.8
 LSH_RECALL = 0.99  # wanted chance that LSH proposes a pair whose similarity is exactly the threshold
@@ -181,8 +181,9 @@ def find_duplicates(articles: pd.DataFrame, threshold: float = DEFAULT_THRESHOLD
                     shingle_size: int = 5, seed: int = 1) -> pd.DataFrame:
     """Which articles copy which: one row per duplicate, none for the articles that are kept.
 
-    In: ``articles``, the table of ``ingest.load_corpus`` (uses ``article``, ``text``, ``date``; a missing
-    ``date`` column counts as undated). Out: a DataFrame with ``DUPLICATE_COLUMNS``, sorted by ``article``:
+    In: ``articles``, the table of ``ingest.load_corpus`` (uses ``article``, which must be unique, ``text``
+    and ``date``; a missing ``date`` column counts as undated; the row order does not matter).
+    Out: a DataFrame with ``DUPLICATE_COLUMNS``, sorted by ``article``:
 
         article       the id of an article that copies another
         duplicate_of  the id of its group's representative (the article that is kept and votes)
@@ -233,6 +234,9 @@ def find_duplicates(articles: pd.DataFrame, threshold: float = DEFAULT_THRESHOLD
         raise ValueError("find_duplicates needs the columns 'article' and 'text'")
 
     ids = _column(articles, "article")
+    if len(set(ids)) != len(ids):
+        repeated = sorted(pd.Series(ids)[pd.Series(ids).duplicated()].unique())
+        raise ValueError(f"article ids must be unique (the result is keyed by id); repeated: {repeated[:5]}")
     dates = _column(articles, "date")
     # Texts are read one at a time (a list of them all would double the corpus in memory).
     text_values = articles["text"].array
@@ -242,10 +246,10 @@ def find_duplicates(articles: pd.DataFrame, threshold: float = DEFAULT_THRESHOLD
         value = text_values[i]
         return "" if value is None or (isinstance(value, float) and value != value) or value is pd.NA else str(value)
 
-    order = sorted(range(len(ids)), key=lambda i: (ids[i], i))  # id order: the result does not depend on row order
+    order = sorted(range(len(ids)), key=ids.__getitem__)  # id order: the result does not depend on row order
 
-    def rank(i: int) -> tuple:  # the representative rule; the position only breaks ties between equal ids
-        return (dates[i] == "", dates[i], -lengths[i], ids[i], i)
+    def rank(i: int) -> tuple:  # the representative rule
+        return (dates[i] == "", dates[i], -lengths[i], ids[i])
 
     # 1. Exact groups ("units"): identical normalised text. One signature per unit.
     unit_of: dict[int, int] = {}
@@ -258,8 +262,8 @@ def find_duplicates(articles: pd.DataFrame, threshold: float = DEFAULT_THRESHOLD
     bands, rows = _lsh_params(float(threshold), int(num_perm))
     lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, params=(bands, rows))
     template = MinHash(num_perm=num_perm, seed=seed, hashfunc=_identity)
-    # Estimates this far from the threshold decide on their own (4 standard errors: a wrong call is
-    # a 1-in-30,000 event); closer ones are settled on the exact shingle sets.
+    # Estimates this far from the threshold decide on their own (4 standard errors of the estimate at
+    # the threshold: a wrong call is about a 1-in-30,000 event); closer ones are settled on the exact sets.
     margin = max(4.0 * (threshold * (1.0 - threshold) / num_perm) ** 0.5, 1.0 / num_perm)
 
     @lru_cache(maxsize=2048)

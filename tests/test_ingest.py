@@ -267,7 +267,7 @@ def test_bad_inputs_are_recorded_not_dropped(tmp_path):
     assert reasons["link.txt"] == ("skipped", "symbolic link leading outside the corpus")
     assert reasons["broken.json"][0] == "error" and reasons["broken.json"][1].startswith("invalid JSON")
     assert reasons["good.txt"] == ("ok", "")
-    assert len(manifest) == 10 and articles["article"].tolist() == ["good.txt"]
+    assert len(manifest) == 9 and articles["article"].tolist() == ["good.txt"]
 
 
 def test_huge_single_line_page_is_read(tmp_path):

@@ -310,3 +310,14 @@ def test_run_twice_gives_byte_identical_files(tmp_path):
     assert {"manifest.csv", "articles.csv", "claims.csv", "stance_by_article.csv", "stance_by_nation.csv"} <= set(names)
     for name in names:
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
+
+
+def test_repeated_export_ids_are_made_unique(tmp_path):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    text = "Australia suspended its extradition treaty with Hong Kong, Prime Minister Scott Morrison said."
+    pd.DataFrame([{"id": "7", "text": text}, {"id": "7", "text": text + " He added more."}]).to_csv(
+        folder / "e.csv", index=False)
+    articles, manifest = read_corpus(folder)
+    assert articles["article"].tolist() == ["e.csv#7", "e.csv#7~2"]
+    assert manifest["article"].is_unique

@@ -198,8 +198,9 @@ def read_file(file: Path, root: Path, columns: dict[str, str] | None = None) -> 
             rows = list(_export_rows(text, suffix, relative))
         except ValueError as error:
             return [dict(status("error", str(error))[0], encoding=encoding)]
-        return [_record_from_row(row, relative, suffix, encoding, columns) for row in rows] or \
-            [dict(status("skipped", "export with no records")[0], encoding=encoding)]
+        records = [_record_from_row(row, relative, suffix, encoding, columns) for row in rows]
+        _make_ids_unique(records)
+        return records or [dict(status("skipped", "export with no records")[0], encoding=encoding)]
     if suffix in HTML_SUFFIXES:
         page, extra = _from_html(text)
     elif suffix in MARKDOWN_SUFFIXES:
@@ -426,6 +427,16 @@ def _record_from_row(item: tuple[int, dict | str], relative: str, suffix: str, e
         page.outlet = outlet
     record = dict(base, article=article, url=_pick(row, "url", columns), author=_pick(row, "author", columns))
     return _finish(record, page)
+
+
+def _make_ids_unique(records: list[dict]) -> None:
+    """An export whose id column repeats a value gets ``#id~2``, ``#id~3`` ...: ids stay unique."""
+    seen: dict[str, int] = {}
+    for record in records:
+        count = seen.get(record["article"], 0) + 1
+        seen[record["article"]] = count
+        if count > 1:
+            record["article"] = f"{record['article']}~{count}"
 
 
 def _finish(record: dict, page: CleanPage) -> dict:

@@ -63,3 +63,16 @@ for line in removed[:8] + ["..."] + removed[-4:]:
 # %%
 print("BEFORE (first 600 characters):\n", raw_page[:600])
 print("\nAFTER (first 600 characters):\n", clean[:600])
+
+# %% [markdown]
+# ## The same story counted once
+# Exact and near-duplicate articles (MinHash over 5-word shingles, similarity >= 0.8, see
+# `hkpolicy.duplicates`) are grouped; each group keeps one representative (earliest date, then longest text,
+# then smallest id) and its copies are marked `duplicate` in the manifest and do not vote. `n_copies` and
+# `copy_outlets` keep the reach of a story visible.
+
+# %%
+copies = articles[articles["duplicate_of"] != ""]
+print(f"{len(copies)} duplicate article(s) in {copies['duplicate_of'].nunique()} group(s)")
+articles.loc[(articles["n_copies"] > 0) | (articles["duplicate_of"] != ""),
+             ["article", "outlet", "date", "duplicate_of", "n_copies", "copy_outlets", "title"]]

@@ -213,3 +213,20 @@ def test_notebook_executes(path, study_out, tmp_path):
     if path.stem == "05_compare_nations":
         assert sorted(p.name for p in (tmp_path / "figures").glob("*.svg")) == [
             "coalitions.svg", "net_stance.svg", "stance_heatmap.svg", "timeline.svg", "tone_vs_stance.svg"]
+
+
+def test_the_same_quote_in_two_articles_is_one_statement():
+    from hkpolicy.tables import by_article, by_nation
+
+    quote = "We deplore this decision"
+    claims = pd.DataFrame({
+        "article": ["a", "b", "b"], "sentence_id": [0, 3, 4], "start": [0, 10, 80], "end": [40, 60, 120],
+        "date": ["2020-06-30"] * 3, "nation": ["EUU"] * 3, "actor": ["Charles Michel"] * 3,
+        "actor_kind": ["head"] * 3, "speech": ["direct"] * 3,
+        "text": [f'"{quote}," Michel said.', f'"{quote}," the EU chief said.', "The EU said it deplored the law."],
+        "quote": [quote, quote, ""], "on_target": [True] * 3, "stance": ["oppose"] * 3,
+        "score": [-1.0] * 3})
+    cells = by_article(claims)
+    assert cells["n_statements"].tolist() == [1, 2]
+    nation = by_nation(cells, claims=claims)
+    assert nation["n_statements"].tolist() == [2] and nation["n_claims"].tolist() == [3]

@@ -45,7 +45,8 @@ def build_tables(claims: pd.DataFrame, duplicates: set[str] | None = None) -> di
     """The two stance tables from scored claims."""
     names = nation_names()
     article_table = by_article(claims, names=names, duplicates=duplicates)
-    return {"stance_by_article": article_table, "stance_by_nation": by_nation(article_table, names=names)}
+    return {"stance_by_article": article_table,
+            "stance_by_nation": by_nation(article_table, names=names, claims=claims, duplicates=duplicates)}
 
 
 def run_study(raw: str | Path, out: str | Path, columns: dict[str, str] | None = None, keep_duplicates: bool = False,

@@ -10,7 +10,8 @@ are not duplicates of another. A nation that is only mentioned gets no row.
                                neutral claims (or an exact tie) stand behind it
     score                      mean signed claim score in [-1, 1]
     n_claims, n_oppose, n_support, n_neutral   voting claims behind the cell, by label
-    n_statements               distinct statements (the same quote repeated in one article counts once)
+    n_statements               distinct statements (the same quote repeated in one article counts once;
+                               in the nation table, the same quote on the same day in several articles too)
     evidence                   the deciding sentence(s), strongest first, " | "-joined
     evidence_offsets           "start-end" of each evidence sentence in the article's clean text
 
@@ -53,9 +54,13 @@ def net_stance(score_sum: float, n_polar: int, n_neutral: int) -> str:
     return "neutral" if (n_neutral or n_polar) else ""
 
 
-def _statement_key(row) -> str:
-    words = re.findall(r"\w+", (row.quote or row.text).lower())
-    return " ".join(words[:12])
+def statement_key(row) -> str:
+    """One statement, however many articles report it: a quotation is the same statement on the same
+    day (its first 12 words, normalised); an unquoted claim is its own sentence."""
+    if row.quote:
+        words = re.findall(r"\w+", row.quote.lower())
+        return f"{row.date}|{' '.join(words[:12])}"
+    return f"{row.article}|{row.sentence_id}"
 
 
 def by_article(claims: pd.DataFrame, names: dict[str, str] | None = None,
@@ -78,7 +83,7 @@ def by_article(claims: pd.DataFrame, names: dict[str, str] | None = None,
             "date": group["date"].iloc[0] if "date" in group else "",
             "stance": stance, "score": round(float(group["score"].mean()), 4),
             "n_claims": len(group), "n_oppose": n_oppose, "n_support": n_support, "n_neutral": n_neutral,
-            "n_statements": len({_statement_key(row) for row in group.itertuples()}),
+            "n_statements": len({statement_key(row) for row in group.itertuples()}),
             "evidence": " | ".join(agreeing["text"].str.strip()),
             "evidence_offsets": ";".join(f"{s}-{e}" for s, e in zip(agreeing["start"], agreeing["end"])),
         })
@@ -100,9 +105,19 @@ def bootstrap_interval(values: np.ndarray, samples: int = BOOTSTRAP_SAMPLES,
     return round(float(low), 4), round(float(high), 4)
 
 
-def by_nation(article_table: pd.DataFrame, names: dict[str, str] | None = None) -> pd.DataFrame:
-    """Stance per nation from ``by_article``'s table: mean article score with a bootstrap interval."""
+def by_nation(article_table: pd.DataFrame, names: dict[str, str] | None = None,
+              claims: pd.DataFrame | None = None, duplicates: set[str] | None = None) -> pd.DataFrame:
+    """Stance per nation from ``by_article``'s table: mean article score with a bootstrap interval.
+
+    With ``claims`` (scored), ``n_statements`` counts distinct statements across articles (the same
+    quotation reported by several stories counts once); without, it sums the per-article counts.
+    """
     names = names or {}
+    statements = {}
+    if claims is not None:
+        votes = voting_claims(claims, duplicates)
+        statements = {nation: len({statement_key(row) for row in group.itertuples()})
+                      for nation, group in votes.groupby("nation")}
     rows = []
     for nation, group in article_table.groupby("nation", sort=True):
         counts = group["stance"].value_counts()
@@ -117,7 +132,7 @@ def by_nation(article_table: pd.DataFrame, names: dict[str, str] | None = None) 
             "nation": nation, "name": names.get(nation, group["name"].iloc[0]),
             "stance": net_stance(mean, n_polar, int(counts.get("neutral", 0))), "score": round(mean, 4),
             "ci_low": low, "ci_high": high, "n_articles": len(group), "n_claims": int(group["n_claims"].sum()),
-            "n_statements": int(group["n_statements"].sum()),
+            "n_statements": statements.get(nation, int(group["n_statements"].sum())),
             "n_oppose": int(counts.get("oppose", 0)), "n_support": int(counts.get("support", 0)),
             "n_neutral": int(counts.get("neutral", 0)), "evidence": evidence,
         })

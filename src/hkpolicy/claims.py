@@ -57,6 +57,7 @@ _ARTICLE_START = 4
 # A phrase right after a preposition is an object ("concerns about Hong Kong"), not a subject.
 _PREPOSITION_BEFORE = re.compile(r"\b(?:about|on|in|of|for|against|with|to|from|over|at|by|into|toward|towards|"
                                  r"between|than|like|under|within|upon)\s+(?:the\s+)?$", re.IGNORECASE)
+_POSSESSIVE = re.compile(r"[’']s\s+")  # "Beijing’s assertion": the possessor speaks, even after "to"
 _COORDINATED_VERB = re.compile(r"(?:,\s*)?\band\s+(?:\w+ly\s+)?$")
 _CREDITED_ACT = re.compile(r"^\s+for\s+(?:its\s+|their\s+|his\s+|her\s+)?\w+ing\b")
 # Verbs of saying that stand before their subject after a comma ("..., said Fen Hampson, an expert").
@@ -232,7 +233,7 @@ def article_claims(article: str, text: str, date: str, dictionary: ActorDictiona
         if (_quotes(current) and _quotes(following)) or (left_open and closes_next):
             agents[i], speech_types[i] = agents[i + 1], "direct"
     for i, sentence in enumerate(sentence_texts):
-        if agents[i] and sentence.count("”") > sentence.count("“") and speech_types[i] in {"say", "say_by", "credit", "act_by", ""}:
+        if agents[i] and sentence.count("”") > sentence.count("“") and speech_types[i] in {"say", "say_by", "say_noun", "credit", "act_by", ""}:
             speech_types[i] = "direct"  # it closes a quote opened in an earlier sentence
 
     term_hits = [lex.targets(sentence) for sentence in sentence_texts]
@@ -249,7 +250,7 @@ def article_claims(article: str, text: str, date: str, dictionary: ActorDictiona
                                    sentence))
                 continue
             kind = agent.speech or speech_types[i] or ("direct" if quote else "indirect")
-            if kind in {"say", "credit", "say_by"}:
+            if kind in {"say", "credit", "say_by", "say_noun"}:
                 kind = "direct" if quote else "indirect"
             elif kind == "act_by":
                 kind = "act"
@@ -452,7 +453,9 @@ def _candidate_before(sentence, position, phrases, anaphora, date, dictionary, c
     candidates = []
     for phrase in phrases:
         if (phrase.end <= position and not (skip and skip[0] <= phrase.start < skip[1])
-                and not _inside_quote(sentence, phrase.start) and not _PREPOSITION_BEFORE.search(sentence[:phrase.start])):
+                and not _inside_quote(sentence, phrase.start)
+                and (not _PREPOSITION_BEFORE.search(sentence[:phrase.start])
+                     or _POSSESSIVE.fullmatch(sentence[phrase.end:position]))):
             candidates.append((phrase.end, -phrase.start, "phrase", phrase))
     for start, end, refers, text in anaphora:
         if end <= position and not (skip and skip[0] <= start < skip[1]) and not _inside_quote(sentence, start):
@@ -509,6 +512,8 @@ def _phrase_agent(sentence: str, phrase: Phrase, phrases: list[Phrase], context:
                 break
             if previous.actor_kind in {"people"} or previous.non_state:
                 break
+            if _PREPOSITION_BEFORE.search(sentence[:previous.start]):
+                break  # "In response to the law for Hong Kong, London has announced": not a list
             nations.insert(0, previous.nation)
             actor = sentence[previous.start:phrase.end]
             index -= 1

@@ -342,18 +342,24 @@ def _nation_order(table: pd.DataFrame) -> list[str]:
     return order.index.tolist()
 
 
-def plot_stance_heatmap(stance_by_article: pd.DataFrame, articles: pd.DataFrame | None = None,
-                        source: str = "") -> Figure:
-    """Nation x article grid (articles in date order, undated last): colour = score, text = stance."""
-    title = "Stance of each nation, article by article"
-    if _is_empty(stance_by_article):
-        return _no_data(title, source, "No data: no nation took a position in these articles")
+def _article_cells(stance_by_article: pd.DataFrame) -> pd.DataFrame:
+    """The article table with clean types: text ids, display labels, numeric scores, lower-case stances."""
     table = stance_by_article.copy()
     table["article"] = _text(table["article"])
     table["nation"] = _text(table["nation"])
     table["label"] = _display_names(table)
     table["score"] = _num(_column(table, "score", np.nan))
     table["stance"] = _text(_column(table, "stance")).str.lower()
+    return table
+
+
+def plot_stance_heatmap(stance_by_article: pd.DataFrame, articles: pd.DataFrame | None = None,
+                        source: str = "") -> Figure:
+    """Nation x article grid (articles in date order, undated last): colour = score, text = stance."""
+    title = "Stance of each nation, article by article"
+    if _is_empty(stance_by_article):
+        return _no_data(title, source, "No data: no nation took a position in these articles")
+    table = _article_cells(stance_by_article)
     table["when"] = _dates(_column(table, "date"))
 
     titles: dict[str, str] = {}
@@ -524,12 +530,8 @@ def plot_coalitions(stance_by_article: pd.DataFrame, source: str = "") -> Figure
     title = "Who stands with whom on the Hong Kong national security law"
     if _is_empty(stance_by_article):
         return _no_data(title, source, "No data: no nation took a position in these articles")
-    table = stance_by_article.copy()
-    table["article"] = _text(table["article"])
-    table["nation"] = _text(table["nation"])
-    table["label"] = _display_names(table)
-    table["score"] = _num(_column(table, "score", np.nan)).fillna(0.0)
-    table["stance"] = _text(_column(table, "stance")).str.lower()
+    table = _article_cells(stance_by_article)
+    table["score"] = table["score"].fillna(0.0)
     table = table[table["stance"].isin(STANCES)]
     if table.empty:
         return _no_data(title, source, "No data: no nation took a position in these articles")

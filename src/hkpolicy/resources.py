@@ -58,19 +58,145 @@ def load_table(
     return merged.reset_index(drop=True)
 
 
-def compile_alternation(patterns: Iterable[str], flags: int = 0, word_bounded: bool = True) -> re.Pattern:
-    """One compiled regex for many patterns; group ``p<i>`` tells which pattern matched (``m.lastgroup``).
+def compile_alternation(patterns: Iterable[str], flags: int = 0, word_bounded: bool = True):
+    """One matcher for many patterns; group ``p<i>`` tells which pattern matched (``m.lastgroup``).
 
-    Dictionary look-ups are done with one alternation per table, never one regex per entry per sentence.
-    Longer literal alternatives should come first where several can match at one place (callers sort).
+    Dictionary look-ups are done with one compiled matcher per table, never one regex per entry per
+    sentence. With ``word_bounded`` (the default) each match is delimited by non-word characters (look-
+    arounds rather than \\b, so entries that begin or end with punctuation, "U.S.", "BN(O)", work) and the
+    result is a ``FirstCharAlternation``: it behaves like ``re.finditer`` over the plain alternation (at
+    each position the first pattern in table order that matches wins) but only tries, at each word
+    start, the patterns that can begin with the character found there. Without ``word_bounded`` a plain
+    compiled ``re.Pattern`` is returned.
     """
-    # Look-arounds rather than \b, so that entries that begin or end with punctuation ("U.S.",
-    # "BN(O)") are still delimited on both sides.
-    left, right = (r"(?<!\w)", r"(?!\w)") if word_bounded else ("", "")
-    parts = [f"(?P<p{i}>{left}(?:{pattern}){right})" for i, pattern in enumerate(patterns)]
-    if not parts:
-        return re.compile(r"(?!x)x")
-    return re.compile("|".join(parts), flags)
+    patterns = list(patterns)
+    if not word_bounded:
+        parts = [f"(?P<p{i}>{pattern})" for i, pattern in enumerate(patterns)]
+        return re.compile("|".join(parts), flags) if parts else re.compile(r"(?!x)x")
+    return FirstCharAlternation(patterns, flags)
+
+
+class FirstCharAlternation:
+    """A word-bounded alternation dispatched on the first character (see ``compile_alternation``)."""
+
+    _STARTS = re.compile(r"(?<!\w)\S|(?<=\w)(?=\W)\S")
+
+    def __init__(self, patterns: list[str], flags: int = 0):
+        self.flags = flags
+        fold = bool(flags & re.IGNORECASE)
+        buckets: dict[str, list[int]] = {}
+        wildcard: list[int] = []
+        firsts = []
+        for i, pattern in enumerate(patterns):
+            chars = _first_chars(pattern, flags)
+            firsts.append(chars)
+            if chars is None:
+                wildcard.append(i)
+            else:
+                for char in chars:
+                    buckets.setdefault(char.lower() if fold else char, []).append(i)
+        self._fold = fold
+        self._compiled: dict[str, re.Pattern] = {}
+        self._members = {char: sorted(set(indices) | set(wildcard)) for char, indices in buckets.items()}
+        self._wildcard = wildcard
+        self._patterns = patterns
+
+    def _bucket(self, char: str) -> re.Pattern | None:
+        key = char.lower() if self._fold else char
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            members = self._members.get(key, self._wildcard)
+            if not members:
+                compiled = re.compile(r"(?!x)x")
+            else:
+                body = "|".join(f"(?P<p{i}>{self._patterns[i]})" for i in members)
+                compiled = re.compile(rf"(?<!\w)(?:{body})(?!\w)", self.flags)
+            self._compiled[key] = compiled
+        return compiled
+
+    def finditer(self, text: str):
+        """Non-overlapping matches, left to right, like ``re.finditer`` on the whole alternation."""
+        position = 0
+        length = len(text)
+        while position < length:
+            start = self._STARTS.search(text, position)
+            if start is None:
+                return
+            at = start.start()
+            match = self._bucket(text[at]).match(text, at)
+            if match is None or match.end() == at:
+                position = at + 1
+                continue
+            yield match
+            position = match.end()
+
+    def search(self, text: str):
+        return next(self.finditer(text), None)
+
+    def subn(self, replacement: str, text: str) -> tuple[str, int]:
+        pieces, last, count = [], 0, 0
+        for match in self.finditer(text):
+            pieces.append(text[last:match.start()])
+            pieces.append(replacement)
+            last, count = match.end(), count + 1
+        pieces.append(text[last:])
+        return "".join(pieces), count
+
+
+def _first_chars(pattern: str, flags: int) -> set[str] | None:
+    """The characters a match of ``pattern`` can begin with, or None when that cannot be told."""
+    try:
+        parsed = re._parser.parse(pattern, flags)  # the stdlib's own regex parser
+    except Exception:
+        return None
+    chars, nullable = _first_of_sequence(list(parsed))
+    if chars is None or nullable or not chars:
+        return None
+    if flags & re.IGNORECASE:
+        chars = {c.lower() for c in chars} | {c.upper() for c in chars}
+    return chars
+
+
+def _first_of_sequence(items) -> tuple[set[str] | None, bool]:
+    """(first characters, can the sequence match empty)."""
+    constants = re._constants
+    result: set[str] = set()
+    for op, value in items:
+        if op in (constants.AT, constants.ASSERT, constants.ASSERT_NOT):
+            continue  # zero-width: look at what follows
+        if op is constants.LITERAL:
+            return result | {chr(value)}, False
+        if op is constants.IN:
+            chars = set()
+            for kind, item in value:
+                if kind is constants.LITERAL:
+                    chars.add(chr(item))
+                elif kind is constants.RANGE and item[1] - item[0] < 128:
+                    chars.update(chr(c) for c in range(item[0], item[1] + 1))
+                else:
+                    return None, False
+            return result | chars, False
+        if op is constants.SUBPATTERN:
+            chars, nullable = _first_of_sequence(list(value[-1]))
+        elif op is constants.BRANCH:
+            chars, nullable = set(), False
+            for branch in value[1]:
+                branch_chars, branch_nullable = _first_of_sequence(list(branch))
+                if branch_chars is None:
+                    return None, False
+                chars |= branch_chars
+                nullable = nullable or branch_nullable
+        elif op in (constants.MAX_REPEAT, constants.MIN_REPEAT, getattr(constants, "POSSESSIVE_REPEAT", None)):
+            chars, nullable = _first_of_sequence(list(value[2]))
+            nullable = nullable or value[0] == 0
+        else:
+            return None, False
+        if chars is None:
+            return None, False
+        result |= chars
+        if not nullable:
+            return result, False
+    return result, True
 
 
 def literal_regex(literals: Iterable[str], flags: int = 0) -> re.Pattern:

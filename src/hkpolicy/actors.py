@@ -112,6 +112,8 @@ class ActorDictionary:
         cased = non_state["pattern"].str.contains(r"[A-Z]", regex=True)
         self.non_state_cased = non_state[cased].reset_index(drop=True)
         self.non_state_plain = non_state[~cased].reset_index(drop=True)
+        self.non_state_cased_kinds = self.non_state_cased["kind"].tolist()
+        self.non_state_plain_kinds = self.non_state_plain["kind"].tolist()
         self.non_state_cased_regex = compile_alternation(self.non_state_cased["pattern"])
         self.non_state_plain_regex = compile_alternation(self.non_state_plain["pattern"], flags=re.IGNORECASE)
         self.trap_regex = compile_alternation(traps["pattern"])
@@ -127,11 +129,11 @@ class ActorDictionary:
         for match in self.role_regex.finditer(text):
             kind = self.role_lookup.get(match.group().lower(), "government")
             found.append(Hit(match.start(), match.end(), (Entry("role", "", kind, match.group().lower()),)))
-        for regex, table in ((self.non_state_cased_regex, self.non_state_cased),
-                             (self.non_state_plain_regex, self.non_state_plain)):
+        for regex, kinds in ((self.non_state_cased_regex, self.non_state_cased_kinds),
+                             (self.non_state_plain_regex, self.non_state_plain_kinds)):
             for match in regex.finditer(text):
-                row = table.iloc[int(match.lastgroup[1:])]
-                found.append(Hit(match.start(), match.end(), (Entry("non_state", "", row["kind"], match.group()),)))
+                kind = kinds[int(match.lastgroup[1:])]
+                found.append(Hit(match.start(), match.end(), (Entry("non_state", "", kind, match.group()),)))
         traps = [(match.start(), match.end()) for match in self.trap_regex.finditer(text)]
         if traps:
             found = [hit for hit in found

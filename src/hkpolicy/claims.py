@@ -236,8 +236,7 @@ def article_claims(article: str, text: str, date: str, dictionary: ActorDictiona
         if agents[i] and sentence.count("”") > sentence.count("“") and speech_types[i] in {"say", "say_by", "say_noun", "credit", "act_by", ""}:
             speech_types[i] = "direct"  # it closes a quote opened in an earlier sentence
 
-    term_hits = [lex.targets(sentence) for sentence in sentence_texts]
-    on_target = _on_target(term_hits)
+    on_target, term_hits = _on_target(sentence_texts, [bool(found) for found in agents], lex)
     claim_rows, voice_rows = [], []
     for i, ((start, end), sentence) in enumerate(zip(spans, sentence_texts)):
         clauses = _clauses(sentence, agents[i])
@@ -254,7 +253,7 @@ def article_claims(article: str, text: str, date: str, dictionary: ActorDictiona
                 kind = "direct" if quote else "indirect"
             elif kind == "act_by":
                 kind = "act"
-            terms = ";".join(sorted({term.lower() for term_kind, term in term_hits[i]
+            terms = ";".join(sorted({term.lower() for term_kind, term in term_hits.get(i, [])
                                      if term_kind in {"law", "related"}}))
             for nation in agent.nations:
                 claim_rows.append((article, i, start, end, date, nation, agent.actor, agent.actor_kind, kind,
@@ -650,24 +649,44 @@ def _coordinated_subject(sentence: str, candidates: list[Phrase]) -> list[Phrase
     return subject
 
 
-def _on_target(term_hits: list[list[tuple[str, str]]]) -> list[bool]:
-    """A sentence is on target when it names the policy or a related issue (``target.csv``). In an article
+def _on_target(sentences: list[str], needed: list[bool], lex: Lexicon) -> tuple[list[bool], dict[int, list]]:
+    """Which sentences are on target, for the sentences that need it (those with claims).
+
+    A sentence is on target when it names the policy or a related issue (``target.csv``). In an article
     about the policy (two or more sentences name it), a sentence that names nothing off-topic is on
-    target too ("we deplore this decision", "did not join the statement"); a sentence naming only an
-    off-topic subject (Huawei, the pandemic) never is."""
-    direct = [any(kind in {"law", "related"} for kind, _ in hits) for hits in term_hits]
-    off = [any(kind == "off" for kind, _ in hits) and not direct[i] for i, hits in enumerate(term_hits)]
-    about_policy = sum(direct) >= 2
-    result = []
-    for i, is_direct in enumerate(direct):
-        if is_direct:
-            result.append(True)
-        elif off[i]:
-            result.append(False)
+    target too ("we deplore this decision", "did not join the statement"); so is one next to a sentence
+    that names it. A sentence naming only an off-topic subject (Huawei, the pandemic) never is.
+    Target terms are looked up lazily: for the claim sentences, their neighbours, and until two
+    sentences naming the policy are found. Returns (flags, {sentence index: [(kind, term)]}).
+    """
+    hits: dict[int, list] = {}
+
+    def terms(i: int) -> list:
+        if i not in hits:
+            hits[i] = lex.targets(sentences[i])
+        return hits[i]
+
+    def direct(i: int) -> bool:
+        return 0 <= i < len(sentences) and any(kind in {"law", "related"} for kind, _ in terms(i))
+
+    about_policy, count = False, 0
+    for i in range(len(sentences)):
+        if direct(i):
+            count += 1
+            if count >= 2:
+                about_policy = True
+                break
+    result = [False] * len(sentences)
+    for i, need in enumerate(needed):
+        if not need:
+            continue
+        if direct(i):
+            result[i] = True
+        elif any(kind == "off" for kind, _ in terms(i)):
+            result[i] = False
         else:
-            neighbours = direct[max(0, i - 1):i] + direct[i + 1:i + 2]
-            result.append(about_policy or any(neighbours))
-    return result
+            result[i] = about_policy or direct(i - 1) or direct(i + 1)
+    return result, hits
 
 
 def highlight_claims(claims: pd.DataFrame, limit: int = 40) -> str:

@@ -188,9 +188,15 @@ def _packaged_params() -> dict:
 
 
 def load_model(path: str | Path | None = None) -> LinearStanceModel:
-    """The packaged model (or one saved at ``path``), read from JSON."""
-    params = json.loads(Path(path).read_text(encoding="utf-8")) if path else _packaged_params()
-    return LinearStanceModel(params)
+    """The packaged model (cached), or one saved at ``path``, read from JSON."""
+    if path:
+        return LinearStanceModel(json.loads(Path(path).read_text(encoding="utf-8")))
+    return _packaged_model()
+
+
+@lru_cache(maxsize=1)
+def _packaged_model() -> LinearStanceModel:
+    return LinearStanceModel(_packaged_params())
 
 
 def model_metadata() -> dict:
@@ -227,6 +233,7 @@ def train_and_save(annotations_path: str | Path, out_path: str | Path, C: float 
     })
     Path(out_path).write_text(json.dumps(params, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     _packaged_params.cache_clear()
+    _packaged_model.cache_clear()
     return params
 
 

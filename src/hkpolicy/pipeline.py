@@ -41,6 +41,22 @@ def _analyse_batch(batch: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return analyse_articles(batch)
 
 
+def warm_up() -> None:
+    """Load and compile every dictionary, lexicon and model once, before worker processes are forked,
+    so that each worker inherits them instead of compiling its own."""
+    from .actors import actor_dictionary
+    from .claims import lexicon
+    from .stance import default_method, stance_rules, tone_analyzer
+
+    actor_dictionary(), lexicon(), stance_rules(), tone_analyzer()
+    if default_method() != "rules":
+        from .model import load_model
+
+        load_model()
+    analyse_articles(pd.DataFrame({"article": ["warm-up"], "date": [""],
+                                   "text": ["The minister said the law was regrettable."]}))
+
+
 def build_tables(claims: pd.DataFrame, duplicates: set[str] | None = None) -> dict[str, pd.DataFrame]:
     """The two stance tables from scored claims."""
     names = nation_names()
@@ -62,6 +78,7 @@ def run_study(raw: str | Path, out: str | Path, columns: dict[str, str] | None =
     excluded = set() if keep_duplicates else duplicate_ids(articles)
     # Duplicates are not analysed at all unless asked: they would not vote anyway.
     to_analyse = articles[~articles["article"].isin(excluded)][["article", "date", "text"]]
+    warm_up()
     results = map_batches(_analyse_batch, to_analyse, engine=engine, scheduler=scheduler, workers=workers,
                           batch_size=batch_size, progress=progress)
     claims = pd.concat([claims for claims, _ in results], ignore_index=True) if results else None

@@ -77,70 +77,70 @@ def compile_alternation(patterns: Iterable[str], flags: int = 0, word_bounded: b
 
 
 class FirstCharAlternation:
-    """A word-bounded alternation dispatched on the first character (see ``compile_alternation``)."""
+    """A word-bounded alternation dispatched on the first character (see ``compile_alternation``).
 
-    _STARTS = re.compile(r"(?<!\w)\S|(?<=\w)(?=\W)\S")
+    One compiled regex: ``(?<!\\w)(?:(?=a)(?:patterns that can start with a)|(?=b)(?:...)|...)(?!\\w)``.
+    The engine checks one character per bucket and tries only that bucket's patterns, in table order,
+    so results equal those of the plain alternation. Patterns whose first character cannot be told are
+    in every bucket. Matches are returned as ``AlternationMatch`` (``lastgroup`` is ``p<i>``).
+    """
 
     def __init__(self, patterns: list[str], flags: int = 0):
-        self.flags = flags
         fold = bool(flags & re.IGNORECASE)
-        buckets: dict[str, list[int]] = {}
-        wildcard: list[int] = []
-        firsts = []
+        buckets: dict[str, set[int]] = {}
+        wildcard: set[int] = set()
         for i, pattern in enumerate(patterns):
             chars = _first_chars(pattern, flags)
-            firsts.append(chars)
             if chars is None:
-                wildcard.append(i)
-            else:
-                for char in chars:
-                    buckets.setdefault(char.lower() if fold else char, []).append(i)
-        self._fold = fold
-        self._compiled: dict[str, re.Pattern] = {}
-        self._members = {char: sorted(set(indices) | set(wildcard)) for char, indices in buckets.items()}
-        self._wildcard = wildcard
-        self._patterns = patterns
-
-    def _bucket(self, char: str) -> re.Pattern | None:
-        key = char.lower() if self._fold else char
-        compiled = self._compiled.get(key)
-        if compiled is None:
-            members = self._members.get(key, self._wildcard)
-            if not members:
-                compiled = re.compile(r"(?!x)x")
-            else:
-                body = "|".join(f"(?P<p{i}>{self._patterns[i]})" for i in members)
-                compiled = re.compile(rf"(?<!\w)(?:{body})(?!\w)", self.flags)
-            self._compiled[key] = compiled
-        return compiled
+                wildcard.add(i)
+                continue
+            for char in chars:
+                buckets.setdefault(char.lower() if fold else char, set()).add(i)
+        branches = []
+        for char in sorted(buckets):
+            members = sorted(buckets[char] | wildcard)
+            body = "|".join(f"(?P<p{i}_{len(branches)}>{patterns[i]})" for i in members)
+            branches.append(f"(?={re.escape(char)})(?:{body})")
+        if wildcard:
+            body = "|".join(f"(?P<p{i}_{len(branches)}>{patterns[i]})" for i in sorted(wildcard))
+            branches.append(f"(?:{body})")
+        self.regex = re.compile(rf"(?<!\w)(?:{'|'.join(branches)})(?!\w)", flags) if branches \
+            else re.compile(r"(?!x)x")
 
     def finditer(self, text: str):
         """Non-overlapping matches, left to right, like ``re.finditer`` on the whole alternation."""
-        position = 0
-        length = len(text)
-        while position < length:
-            start = self._STARTS.search(text, position)
-            if start is None:
-                return
-            at = start.start()
-            match = self._bucket(text[at]).match(text, at)
-            if match is None or match.end() == at:
-                position = at + 1
-                continue
-            yield match
-            position = match.end()
+        for match in self.regex.finditer(text):
+            yield AlternationMatch(match)
 
     def search(self, text: str):
-        return next(self.finditer(text), None)
+        match = self.regex.search(text)
+        return AlternationMatch(match) if match else None
 
     def subn(self, replacement: str, text: str) -> tuple[str, int]:
-        pieces, last, count = [], 0, 0
-        for match in self.finditer(text):
-            pieces.append(text[last:match.start()])
-            pieces.append(replacement)
-            last, count = match.end(), count + 1
-        pieces.append(text[last:])
-        return "".join(pieces), count
+        return self.regex.subn(replacement, text)
+
+
+class AlternationMatch:
+    """A match of a ``FirstCharAlternation``: the ``re.Match`` methods used here, with ``lastgroup``
+    naming the pattern's index in its table (``p<i>``)."""
+
+    __slots__ = ("match", "lastgroup")
+
+    def __init__(self, match: re.Match):
+        self.match = match
+        self.lastgroup = match.lastgroup.split("_", 1)[0]
+
+    def start(self) -> int:
+        return self.match.start()
+
+    def end(self) -> int:
+        return self.match.end()
+
+    def span(self) -> tuple[int, int]:
+        return self.match.span()
+
+    def group(self, *args) -> str:
+        return self.match.group(*args)
 
 
 def _first_chars(pattern: str, flags: int) -> set[str] | None:

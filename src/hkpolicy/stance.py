@@ -65,6 +65,11 @@ class StanceRules:
 
     def cues(self, sentence: str) -> list[Cue]:
         """Every cue in ``sentence`` with its final direction (after object and negation checks)."""
+        return list(self._cues(sentence))
+
+    @lru_cache(maxsize=8192)
+    def _cues(self, sentence: str) -> tuple[Cue, ...]:
+        # Cached: the rules and the model's features read the same sentences.
         found = []
         for match in self.cue_regex.finditer(sentence):
             index = int(match.lastgroup[1:])
@@ -79,7 +84,7 @@ class StanceRules:
                 stance = _flip(stance)
                 reasons.append("negated")
             found.append(Cue(match.start(), match.end(), match.group(), stance, weight, "; ".join(reasons)))
-        return found
+        return tuple(found)
 
     def _object_of(self, sentence: str, position: int) -> tuple[str, str] | None:
         """The first policy or critic term after ``position`` (within the window), if any."""

@@ -67,27 +67,35 @@ def by_article(claims: pd.DataFrame, names: dict[str, str] | None = None,
                duplicates: set[str] | None = None) -> pd.DataFrame:
     """Stance per (article, nation) from scored claims (``stance.score_stance`` output)."""
     names = names or {}
-    votes = voting_claims(claims, duplicates)
-    rows = []
-    for (article, nation), group in votes.groupby(["article", "nation"], sort=True):
-        counts = group["stance"].value_counts()
-        n_oppose, n_support, n_neutral = (int(counts.get(label, 0)) for label in ("oppose", "support", "neutral"))
-        total = float(group["score"].sum())
-        stance = net_stance(total, n_oppose + n_support, n_neutral)
-        # Evidence: the claims that agree with the cell's stance, strongest first, in text order on ties.
-        agreeing = group[group["stance"] == stance] if stance else group
-        agreeing = agreeing.assign(strength=agreeing["score"].abs()).sort_values(
-            ["strength", "sentence_id"], ascending=[False, True], kind="stable").head(EVIDENCE_SENTENCES)
-        rows.append({
-            "article": article, "nation": nation, "name": names.get(nation, nation),
-            "date": group["date"].iloc[0] if "date" in group else "",
-            "stance": stance, "score": round(float(group["score"].mean()), 4),
-            "n_claims": len(group), "n_oppose": n_oppose, "n_support": n_support, "n_neutral": n_neutral,
-            "n_statements": len({statement_key(row) for row in group.itertuples()}),
-            "evidence": " | ".join(agreeing["text"].str.strip()),
-            "evidence_offsets": ";".join(f"{s}-{e}" for s, e in zip(agreeing["start"], agreeing["end"])),
-        })
-    table = pd.DataFrame(rows, columns=ARTICLE_TABLE_COLUMNS)
+    votes = voting_claims(claims, duplicates).copy()
+    if votes.empty:
+        return pd.DataFrame(columns=ARTICLE_TABLE_COLUMNS)
+    if "date" not in votes:
+        votes["date"] = ""
+    votes["key"] = [statement_key(row) for row in votes.itertuples()]
+    for label in ("oppose", "support", "neutral"):
+        votes[f"n_{label}"] = (votes["stance"] == label).astype(int)
+    cells = votes.groupby(["article", "nation"], sort=True).agg(
+        date=("date", "first"), total=("score", "sum"), score=("score", "mean"), n_claims=("score", "size"),
+        n_oppose=("n_oppose", "sum"), n_support=("n_support", "sum"), n_neutral=("n_neutral", "sum"),
+        n_statements=("key", "nunique")).reset_index()
+    cells["stance"] = [net_stance(total, oppose + support, neutral) for total, oppose, support, neutral
+                       in zip(cells["total"], cells["n_oppose"], cells["n_support"], cells["n_neutral"])]
+    # Evidence: the claims that agree with the cell's stance, strongest first, in text order on ties.
+    ranked = votes.merge(cells[["article", "nation", "stance"]].rename(columns={"stance": "cell"}),
+                         on=["article", "nation"])
+    ranked = ranked[(ranked["stance"] == ranked["cell"]) | (ranked["cell"] == "")]
+    ranked = ranked.assign(strength=ranked["score"].abs()).sort_values(
+        ["article", "nation", "strength", "sentence_id"], ascending=[True, True, False, True], kind="stable")
+    top = ranked.groupby(["article", "nation"], sort=False).head(EVIDENCE_SENTENCES)
+    top = top.assign(offsets=top["start"].astype(str) + "-" + top["end"].astype(str),
+                     sentence=top["text"].str.strip())
+    evidence = top.groupby(["article", "nation"], sort=False).agg(
+        evidence=("sentence", " | ".join), evidence_offsets=("offsets", ";".join)).reset_index()
+    cells = cells.merge(evidence, on=["article", "nation"], how="left")
+    cells["name"] = [names.get(nation, nation) for nation in cells["nation"]]
+    cells["score"] = cells["score"].round(4)
+    table = cells[ARTICLE_TABLE_COLUMNS].fillna({"evidence": "", "evidence_offsets": ""})
     return table.sort_values(["article", "nation"], kind="stable").reset_index(drop=True)
 
 

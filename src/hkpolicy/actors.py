@@ -39,6 +39,7 @@ PERSON_ROLE_KINDS = {"head", "minister", "diplomat"}
 # Words that, between two dictionary hits, keep them in one phrase ("Japan's foreign minister",
 # "Minister of Foreign Affairs of China", "Prime Minister Boris Johnson of Britain").
 _GLUE = re.compile(r"^(?:\s*(?:[’']s|of|of the|for|in|the|to|at)?\s*|\s*,\s*)$", re.IGNORECASE)
+_POSSESSIVE_WORDS = re.compile(r"^[’']s\s+(?:[A-Za-z-]+\s+){1,3}$")
 _NAME = re.compile(r"(?:[A-Z][a-z]+(?:[-'’][A-Z]?[a-z]+)?\.?\s+){0,2}[A-Z][a-z]+(?:[-'’][A-Z]?[a-z]+)?")
 
 
@@ -238,9 +239,11 @@ class ActorDictionary:
 
 
 def _joinable(gap: str, previous: Hit, hit: Hit) -> bool:
+    before, after = previous.entries[0], hit.entries[0]
+    if before.source == "country" and after.source == "role" and _POSSESSIVE_WORDS.match(gap):
+        return True  # "India's external affairs ministry", "China's top legislature"
     if len(gap) > 12 or not _GLUE.match(gap):
         return False
-    before, after = previous.entries[0], hit.entries[0]
     if gap.strip() == ",":
         # Apposition only when it names a role: "Champagne, Canada's foreign minister".
         return before.source == "official" and after.source in {"country", "role"}

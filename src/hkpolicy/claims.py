@@ -58,6 +58,8 @@ _ARTICLE_START = 4
 _PREPOSITION_BEFORE = re.compile(r"\b(?:about|on|in|of|for|against|with|to|from|over|at|by|into|toward|towards|"
                                  r"between|than|like|under|within|upon)\s+(?:the\s+)?$", re.IGNORECASE)
 _POSSESSIVE = re.compile(r"[’']s\s+")  # "Beijing’s assertion": the possessor speaks, even after "to"
+_NEW_STATEMENT = re.compile(r"\b(?:a|an|another|separate|second|rival|competing)\s+(?:[\w-]+\s+){0,2}"
+                            r"(?:statement|letter|declaration|communiqu[ée])|\bon behalf of\b", re.IGNORECASE)
 _COORDINATED_VERB = re.compile(r"(?:,\s*)?\band\s+(?:\w+ly\s+)?$")
 _CREDITED_ACT = re.compile(r"^\s+for\s+(?:its\s+|their\s+|his\s+|her\s+)?\w+ing\b")
 # Verbs of saying that stand before their subject after a comma ("..., said Fen Hampson, an expert").
@@ -106,9 +108,10 @@ class _Context:
     def remember(self, agent: _Agent) -> None:
         if agent.person:
             self.last_person = agent
-            surname = agent.actor.split()[-1] if agent.actor.split() else ""
-            if surname[:1].isupper():
-                self.people.setdefault(surname, agent)
+            # Both of the last two capitalised words: "Zhao Lijian" is later "Zhao", "Dominic Raab" "Raab".
+            for name in [word for word in agent.actor.split() if word[:1].isupper()][-2:]:
+                if name.isalpha():
+                    self.people.setdefault(name, agent)
         if agent.state:
             self.last_state = agent
             self.recent_state = [a for a in self.recent_state if a.nations != agent.nations][-3:] + [agent]
@@ -266,9 +269,12 @@ def _clauses(sentence: str, agents: list[_Agent]) -> dict[int, str]:
     ("; ", ", and has ..."); an inverted '"...," said X' owns the words before it. Stance is read
     from this part, so that "Critics say it curtails freedom - China has said it will return
     stability" gives China only its own words."""
+    result = {id(agent): sentence for agent in agents if agent.actor_kind == "signatory" and agent.subject == 0}
+    agents = [agent for agent in agents if id(agent) not in result]  # a statement's signers own it all
     ordered = sorted(agents, key=lambda agent: agent.subject)
-    lefts = [0 if agent.inverted else agent.subject for agent in ordered]
-    result = {}
+    # A speaker standing right after a closing quote owns the quote ('"...," the minister told parliament').
+    lefts = [0 if agent.inverted or _CLOSE_QUOTE_BEFORE.search(sentence[:agent.subject]) else agent.subject
+             for agent in ordered]
     for i, agent in enumerate(ordered):
         right = next((lefts[j] for j in range(i + 1, len(ordered)) if lefts[j] > lefts[i]), len(sentence))
         if agent.inverted:
@@ -349,7 +355,9 @@ def _sentence_agents(sentence: str, date: str, dictionary: ActorDictionary, lex:
                 and agent.actor.split()[-1].lower() in {"counterparts", "allies", "partners", "ministers"}:
             continue  # "Pompeo and his counterparts called on ...": the statement's signers, already counted
         if agent.state and agent.nations:
-            if not any(a.nations == agent.nations for a in agents):
+            if signatories and set(agent.nations) <= set(signatories):
+                pass  # the statement's signers, already counted
+            elif not any(a.nations == agent.nations for a in agents):
                 agents.append(agent)
                 context.remember(agent)
             speech_type = speech_type if speech_type in {"act", "non_act"} and signatories else speech.kind
@@ -460,8 +468,9 @@ def _candidate_before(sentence, position, phrases, anaphora, date, dictionary, c
         if end <= position and not (skip and skip[0] <= start < skip[1]) and not _inside_quote(sentence, start):
             candidates.append((end, -start, "anaphor", (refers, text)))
     if not candidates:
-        match = _NAME_BEFORE.search(sentence[:skip[0]] if skip else sentence[:position])
-        if match and position - match.end() <= 20:
+        limit = skip[0] if skip else position
+        match = _NAME_BEFORE.search(sentence[:limit])
+        if match and limit - match.end() <= 20:
             return _name_agent(match.group(1), "", date, dictionary, context)
         return None
     # The nearest candidate; of two ending at the same place, the longer ("The four foreign ministers"
@@ -606,8 +615,11 @@ def _signatories(sentence: str, phrases: list[Phrase], speeches: list[_Speech], 
     are not signers.
     """
     statement = _STATEMENT.search(sentence)
-    if not statement:
+    signing = _SIGNING.search(sentence)
+    if not statement and not (signing and signing.group().lower() in {"on behalf of", "co-signed by", "signed by"}):
         return []
+    if statement is None:
+        statement = signing
     first_say = next((speech for speech in speeches if speech.kind == "say"), None)
     if first_say is not None and first_say.start < statement.start() and any(
             phrase.non_state and phrase.end <= first_say.start for phrase in phrases):
@@ -616,9 +628,16 @@ def _signatories(sentence: str, phrases: list[Phrase], speeches: list[_Speech], 
                   and phrase.actor_kind not in {"people", "demonym"}
                   and not re.search(r"\b(?:on|upon|to|against|urged|with|of|from|between)\s*$", sentence[:phrase.start])]
     nations: list[str] = []
-    signing = _SIGNING.search(sentence)
     if signing:
-        nations += [phrase.nation for phrase in candidates if phrase.start >= signing.end()]
+        # The list right after the marker: its first nation, then those joined by commas and "and".
+        listed = [phrase for phrase in candidates if phrase.start >= signing.end()]
+        if listed and listed[0].start - signing.end() <= 60:
+            run = [listed[0]]
+            for phrase in listed[1:]:
+                if not _LIST_GAP.match(sentence[run[-1].end:phrase.start]):
+                    break
+                run.append(phrase)
+            nations += [phrase.nation for phrase in run]
     subject = _coordinated_subject(sentence, candidates)
     joint = _JOINT.search(sentence) is not None
     if len(subject) >= 2 or (subject and signing):
@@ -630,7 +649,10 @@ def _signatories(sentence: str, phrases: list[Phrase], speeches: list[_Speech], 
     if not nations or not (signing or joint or len(subject) >= 2):
         return []
     del joint
-    context.signatories = list(dict.fromkeys(context.signatories + nations))
+    # A new statement ("a separate joint statement on behalf of 27 countries") replaces the group
+    # remembered for "the statement said"; a further reference to the same one adds its signers.
+    new_statement = _NEW_STATEMENT.search(sentence) is not None and not set(nations) & set(context.signatories)
+    context.signatories = list(dict.fromkeys((nations if new_statement else context.signatories + nations)))
     context.last_group = _Agent(list(context.signatories), "the signatories", "signatory", True)
     return list(context.signatories)
 

@@ -33,6 +33,7 @@ DIRECTION = {"oppose": -1.0, "support": 1.0, "neutral": 0.0}
 NEGATORS = re.compile(r"\b(?:not|no|never|neither|nor|without|hardly)\b|n[’']t\b", re.IGNORECASE)
 OBJECT_WINDOW = 60   # characters after an object-taking cue where its object is looked for
 NEGATION_WINDOW = 3  # words before a cue where a negator flips it
+ABSTENTION_SCOPE = 60  # characters after an abstention ("declined to comment on ...") that it covers
 
 
 @dataclass
@@ -98,6 +99,11 @@ class StanceRules:
     def score(self, sentence: str, speech: str = "") -> tuple[str, float, str]:
         """(stance, score, cues) of one sentence by the rules alone."""
         cues = self.cues(sentence)
+        # An explicit abstention covers what it abstains on: "not for us to comment on the internal
+        # affairs of another country" is neutral, not support.
+        abstentions = [cue for cue in cues if cue.stance == "neutral"]
+        cues = [cue for cue in cues if cue.stance == "neutral" or not any(
+            a.start <= cue.start <= a.end + ABSTENTION_SCOPE for a in abstentions)]
         if speech == "non_act" and not any(cue.stance == "neutral" for cue in cues):
             cues.append(Cue(0, 0, "(explicit non-act)", "neutral", 1.0))
         return combine_cues(cues)

@@ -53,3 +53,25 @@ def test_the_target_of_criticism_is_not_a_speaker(tables):
     claims = tables["claims"]
     lead = claims[claims["text"].str.contains("Fifty-three countries backed", regex=False)]
     assert lead.empty  # "backed China's law ... urged Beijing": China does not speak there
+
+
+SECOND = Path(__file__).parent / "data" / "herald_sanctions_retaliation.md"
+
+
+def test_sanctions_retaliation_and_abstention_in_another_outlet(tmp_path):
+    """A Markdown article (front matter) on the August 2020 sanctions round: acts without harsh words,
+    retaliation as support, the Kremlin declining to comment, an NGO kept apart."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / SECOND.name).write_bytes(SECOND.read_bytes())
+    run_study(corpus, tmp_path / "out", progress=False, workers=1)
+    cells = pd.read_csv(tmp_path / "out" / "stance_by_article.csv", keep_default_na=False)
+    assert cells.set_index("nation")["stance"].to_dict() == {
+        "USA": "oppose", "CHN": "support", "DEU": "oppose", "EUU": "oppose", "HKG": "support",
+        "TWN": "oppose", "RUS": "neutral"}
+    claims = pd.read_csv(tmp_path / "out" / "claims.csv", keep_default_na=False)
+    retaliation = claims[claims["text"].str.contains("Beijing retaliated", regex=False)]
+    assert retaliation["nation"].tolist() == ["CHN"]  # the sanctioned senators do not speak
+    voices = pd.read_csv(tmp_path / "out" / "voices.csv", keep_default_na=False)
+    assert "Amnesty International" in set(voices["actor"])
+    assert claims[claims["text"].str.contains("Amnesty", regex=False)].empty

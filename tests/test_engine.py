@@ -99,3 +99,23 @@ def test_streamed_run_equals_whole_table_steps_with_duplicates(copied_corpus, tm
     assert n_copies >= 12
     assert f"{n_copies} duplicate" in summary
     assert f"{len(reference['claims'])} claims" in summary
+
+
+def test_ids_out_of_file_order_are_still_sorted(tmp_path):
+    """``a.csv`` is scanned before ``a.csv!.txt``, but its record ``a.csv#zz`` sorts after ``a.csv!.txt``:
+    the streamed run notices and sorts those tables itself."""
+    from hkpolicy.io import write_table
+    from hkpolicy.pipeline import CLAIM_SORT
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    exported = (RAW / "real" / "bbc_10.csv").read_text(encoding="utf-8")
+    (corpus / "a.csv").write_text(exported.replace("\nbbc_10,", "\nzz,", 1), encoding="utf-8")
+    shutil.copyfile(RAW / "seeds" / "london_daily_four_nation_statement.txt", corpus / "a.csv!.txt")
+    run_study(corpus, tmp_path / "streamed", progress=False, workers=1, chunk_size=1)
+    reference = reference_tables(corpus, keep_duplicates=False)
+    assert list(reference["articles"]["article"]) == ["a.csv!.txt", "a.csv#zz"]
+    sort = {"articles": ["article"], "claims": CLAIM_SORT, "stance_by_article": ["article", "nation"]}
+    for name, keys in sort.items():
+        expected = write_table(reference[name], tmp_path / "reference" / f"{name}.csv", sort_by=keys)
+        assert (tmp_path / "streamed" / f"{name}.csv").read_bytes() == expected.read_bytes(), name

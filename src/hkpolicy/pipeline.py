@@ -118,7 +118,7 @@ class _Spool:
         options = dict(dtype=str, keep_default_na=False, na_filter=False)
         if not self.in_order:  # unusual file names: fall back to one sort in memory
             frame = pd.read_csv(self.path, **options)
-            yield frame.sort_values(self.sort_by, kind="stable")
+            yield frame.sort_values(self.sort_by, kind="stable", key=_typed)
             return
         yield from pd.read_csv(self.path, chunksize=READ_CHUNK_ROWS, **options)
 
@@ -134,6 +134,14 @@ class _Spool:
                     header = False
                 written += len(piece)
         return written
+
+
+def _typed(column: pd.Series) -> pd.Series:
+    """A column read back as strings, compared as the numbers it holds when it holds numbers."""
+    try:
+        return pd.to_numeric(column)
+    except (ValueError, TypeError):
+        return column
 
 
 def _statement_hashes(claims: pd.DataFrame) -> pd.DataFrame:

@@ -60,6 +60,12 @@ def test_dask_engine_gives_byte_identical_csvs(big_chunk, tmp_path):
     assert csv_bytes(tmp_path) == big_chunk
 
 
+def test_dask_local_cluster_gives_byte_identical_csvs(big_chunk, tmp_path):
+    pytest.importorskip("dask.distributed")
+    run_study(RAW, tmp_path, progress=False, engine="dask", workers=2, chunk_size=5, batch_size=2)
+    assert csv_bytes(tmp_path) == big_chunk
+
+
 def test_reruns_are_byte_identical(big_chunk, tmp_path):
     run_study(RAW, tmp_path, progress=False, workers=1)
     run_study(RAW, tmp_path, progress=False, workers=1)  # over the first run's files

@@ -140,5 +140,7 @@ class Engine:
                 self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
                                              dashboard_address=None)
                 self._client = Client(self._cluster)
-        future = self._client.compute(bag)
-        return future.result
+        # One future per partition, gathered by the client: no final task concatenating them on a worker.
+        futures = self._client.compute(bag.to_delayed())
+        client = self._client
+        return lambda: [result for partition in client.gather(futures) for result in partition]

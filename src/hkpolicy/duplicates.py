@@ -177,6 +177,216 @@ def _find(parent: list[int], node: int) -> int:
     return node
 
 
+class _ShingleStore:
+    """Sorted distinct shingle hashes of each signature row, spilled to a temporary file.
+
+    Exact Jaccard checks need the shingle sets of articles seen long before (in a streamed run their texts
+    are gone); keeping them on disk keeps memory flat, and a small cache keeps the recent ones at hand.
+    """
+
+    def __init__(self):
+        import tempfile
+
+        self._file = tempfile.TemporaryFile()
+        self._where: list[tuple[int, int]] = []  # (byte offset, count) per row
+        self._end = 0
+        self.read = lru_cache(maxsize=2048)(self._read)
+
+    def append(self, shingles: np.ndarray) -> None:
+        data = np.ascontiguousarray(shingles, dtype=np.uint32).tobytes()
+        self._file.seek(self._end)
+        self._file.write(data)
+        self._where.append((self._end, len(shingles)))
+        self._end += len(data)
+
+    def _read(self, row: int) -> np.ndarray:
+        offset, count = self._where[row]
+        self._file.seek(offset)
+        return np.frombuffer(self._file.read(4 * count), dtype=np.uint32)
+
+    def close(self) -> None:
+        self.read.cache_clear()
+        self._file.close()
+
+
+class DuplicateIndex:
+    """Duplicate detection fed in pieces: ``add(articles)`` any number of times, then ``groups()``.
+
+    Keeps per article only its id, date, text length, outlet and exact-group; per distinct text one
+    MinHash signature (in the LSH index and a matrix) and its shingle set (on disk) -- never the texts.
+    The groups do not depend on the order or the pieces the articles come in: copies are connected
+    components of symmetric pair decisions, and the representative rule depends on the members only.
+    ``find_duplicates`` is one ``add`` of the whole table followed by ``duplicates()``.
+    """
+
+    def __init__(self, threshold: float = DEFAULT_THRESHOLD, num_perm: int = 128, shingle_size: int = 5,
+                 seed: int = 1):
+        if not 0.0 < threshold <= 1.0:
+            raise ValueError(f"threshold must be in (0, 1], got {threshold}")
+        if num_perm < 2:
+            raise ValueError(f"num_perm must be at least 2, got {num_perm}")
+        if shingle_size < 1:
+            raise ValueError(f"shingle_size must be at least 1, got {shingle_size}")
+        self.threshold, self.num_perm, self.shingle_size = threshold, num_perm, shingle_size
+        self.ids: list[str] = []
+        self.dates: list[str] = []
+        self.lengths: list[int] = []
+        self.outlets: list[str] = []
+        self._seen: set[str] = set()
+        self.unit_of: list[int] = []  # per article, its exact group (-1: empty text)
+        self.unit_members: list[list[int]] = []
+        self._unit_by_key: dict[bytes, int] = {}
+        self.unit_row: list[int] = []  # the unit's row in the signature matrix, -1 when too short to shingle
+        self.row_unit: list[int] = []
+        self._signatures = np.empty((0, num_perm), dtype=np.uint32)
+        self._parent: list[int] = []
+        bands, rows = _lsh_params(float(threshold), int(num_perm))
+        self._lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, params=(bands, rows))
+        self._template = MinHash(num_perm=num_perm, seed=seed, hashfunc=_identity)
+        # Estimates this far from the threshold decide on their own (4 standard errors of the estimate at
+        # the threshold: a wrong call is about a 1-in-30,000 event); closer ones are settled on the exact sets.
+        self._margin = max(4.0 * (threshold * (1.0 - threshold) / num_perm) ** 0.5, 1.0 / num_perm)
+        self._shingles = _ShingleStore()
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def exact_jaccard(self, row_a: int, row_b: int) -> float:
+        a, b = self._shingles.read(row_a), self._shingles.read(row_b)
+        common = np.intersect1d(a, b, assume_unique=True).size
+        return common / (a.size + b.size - common)
+
+    def add(self, articles: pd.DataFrame) -> None:
+        """Index a piece of the articles table (``article``, ``text``; ``date``, ``outlet`` if present).
+
+        Ids must be unique across every piece. Texts are read one at a time and not kept.
+        """
+        if articles is None or len(articles) == 0:
+            return
+        if "article" not in articles.columns or "text" not in articles.columns:
+            raise ValueError("find_duplicates needs the columns 'article' and 'text'")
+        ids = _column(articles, "article")
+        repeated = sorted({i for i in ids if i in self._seen} | set(pd.Series(ids)[pd.Series(ids).duplicated()]))
+        if repeated:
+            raise ValueError(f"article ids must be unique (the result is keyed by id); repeated: {repeated[:5]}")
+        dates, outlets = _column(articles, "date"), _column(articles, "outlet")
+        text_values = articles["text"].array
+        for i in sorted(range(len(ids)), key=ids.__getitem__):  # id order within a piece
+            value = text_values[i]
+            text = "" if value is None or (isinstance(value, float) and value != value) or value is pd.NA else str(value)
+            self._add_one(ids[i], dates[i], outlets[i], text)
+
+    def _add_one(self, article: str, date: str, outlet: str, text: str) -> None:
+        index = len(self.ids)
+        self.ids.append(article)
+        self._seen.add(article)
+        self.dates.append(date)
+        self.outlets.append(outlet)
+        self.lengths.append(len(text))
+        normalised = normalise_for_duplicates(text)
+        if not normalised:
+            self.unit_of.append(-1)
+            return  # nothing to compare: an empty text is nobody's copy
+        key = hashlib.blake2b(normalised.encode("utf-8"), digest_size=16).digest()
+        unit = self._unit_by_key.get(key)
+        if unit is not None:
+            self.unit_members[unit].append(index)
+            self.unit_of.append(unit)
+            return
+        unit = len(self.unit_members)
+        self._unit_by_key[key] = unit
+        self.unit_members.append([index])
+        self.unit_of.append(unit)
+        words = normalised.split()
+        if len(words) < self.shingle_size:
+            self.unit_row.append(-1)
+            return
+        hashes = _shingle_hashes(words, self.shingle_size)
+        minhash = self._template.copy()
+        minhash.update_batch(hashes.tolist())
+        row = len(self.row_unit)
+        if row == len(self._signatures):
+            grown = np.empty((max(64, 2 * row), self.num_perm), dtype=np.uint32)
+            grown[:row] = self._signatures[:row]
+            self._signatures = grown
+        signatures = self._signatures
+        signatures[row] = minhash.hashvalues
+        self._shingles.append(np.unique(hashes))
+        self.unit_row.append(row)
+        self.row_unit.append(unit)
+        self._parent.append(row)
+        # Near pairs: LSH candidates among the units seen so far, confirmed on their similarity.
+        threshold, margin = self.threshold, self._margin
+        candidates = self._lsh.query(minhash)
+        if candidates:
+            candidates = np.sort(np.fromiter(candidates, dtype=np.int64, count=len(candidates)))
+            estimates = np.count_nonzero(signatures[candidates] == signatures[row], axis=1) / self.num_perm
+            root = _find(self._parent, row)
+            for other, estimate in zip(candidates.tolist(), estimates.tolist()):
+                if estimate < threshold - margin:
+                    continue
+                other_root = _find(self._parent, other)
+                if other_root == root:
+                    continue  # already in the group: this pair changes nothing
+                if estimate >= threshold + margin or self.exact_jaccard(row, other) >= threshold:
+                    self._parent[other_root] = root
+        self._lsh.insert(row, minhash, check_duplication=False)
+
+    def groups(self) -> list[list[int]]:
+        """Groups of two or more copies (article positions in the order added), representative first."""
+        groups: dict[tuple, list[int]] = {}
+        for unit, members in enumerate(self.unit_members):
+            row = self.unit_row[unit]
+            label = ("row", _find(self._parent, row)) if row >= 0 else ("unit", unit)
+            groups.setdefault(label, []).extend(members)
+        found = []
+        for members in groups.values():
+            if len(members) < 2:
+                continue
+            representative = min(members, key=self._rank)
+            found.append([representative] + [member for member in members if member != representative])
+        return found
+
+    def _rank(self, i: int) -> tuple:  # the representative rule
+        return (self.dates[i] == "", self.dates[i], -self.lengths[i], self.ids[i])
+
+    def duplicates(self) -> pd.DataFrame:
+        """The ``find_duplicates`` table (``DUPLICATE_COLUMNS``, sorted by ``article``) of everything added."""
+        records = []
+        for representative, *copies in self.groups():
+            rep_unit = self.unit_of[representative]
+            for member in copies:
+                if self.unit_of[member] == rep_unit:
+                    kind, similarity = "exact", 1.0
+                else:
+                    similarity = self.exact_jaccard(self.unit_row[self.unit_of[member]], self.unit_row[rep_unit])
+                    kind, similarity = "near", round(similarity, 4)
+                records.append((self.ids[member], self.ids[representative], kind, similarity))
+        if not records:
+            return _empty_duplicates()
+        result = pd.DataFrame(records, columns=DUPLICATE_COLUMNS)
+        result["similarity"] = result["similarity"].astype(float)
+        return result.sort_values(["article", "duplicate_of"], kind="stable").reset_index(drop=True)
+
+    def copy_outlets(self) -> dict[str, tuple[int, str]]:
+        """{representative id: (n_copies, copy_outlets)} as ``mark_duplicates`` fills them."""
+        result = {}
+        for representative, *copies in self.groups():
+            outlets = sorted({self.outlets[member] for member in copies} - {""})
+            result[self.ids[representative]] = (len(copies), "; ".join(outlets))
+        return result
+
+    def close(self) -> None:
+        """Free the spilled shingle sets (the groups can no longer be scored afterwards)."""
+        self._shingles.close()
+
+
+def _empty_duplicates() -> pd.DataFrame:
+    return pd.DataFrame({"article": pd.Series(dtype=str), "duplicate_of": pd.Series(dtype=str),
+                         "kind": pd.Series(dtype=str), "similarity": pd.Series(dtype=float)},
+                        columns=DUPLICATE_COLUMNS)
+
+
 def find_duplicates(articles: pd.DataFrame, threshold: float = DEFAULT_THRESHOLD, num_perm: int = 128,
                     shingle_size: int = 5, seed: int = 1) -> pd.DataFrame:
     """Which articles copy which: one row per duplicate, none for the articles that are kept.
@@ -219,138 +429,14 @@ def find_duplicates(articles: pd.DataFrame, threshold: float = DEFAULT_THRESHOLD
     articles are indexed one by one in id order and each is compared only with its LSH candidates.
     Exact copies are collapsed first, so a story copied a thousand times verbatim costs one signature.
     """
-    if not 0.0 < threshold <= 1.0:
-        raise ValueError(f"threshold must be in (0, 1], got {threshold}")
-    if num_perm < 2:
-        raise ValueError(f"num_perm must be at least 2, got {num_perm}")
-    if shingle_size < 1:
-        raise ValueError(f"shingle_size must be at least 1, got {shingle_size}")
-    empty = pd.DataFrame({"article": pd.Series(dtype=str), "duplicate_of": pd.Series(dtype=str),
-                          "kind": pd.Series(dtype=str), "similarity": pd.Series(dtype=float)},
-                         columns=DUPLICATE_COLUMNS)
+    index = DuplicateIndex(threshold=threshold, num_perm=num_perm, shingle_size=shingle_size, seed=seed)
     if articles is None or len(articles) == 0:
-        return empty
-    if "article" not in articles.columns or "text" not in articles.columns:
-        raise ValueError("find_duplicates needs the columns 'article' and 'text'")
-
-    ids = _column(articles, "article")
-    if len(set(ids)) != len(ids):
-        repeated = sorted(pd.Series(ids)[pd.Series(ids).duplicated()].unique())
-        raise ValueError(f"article ids must be unique (the result is keyed by id); repeated: {repeated[:5]}")
-    dates = _column(articles, "date")
-    # Texts are read one at a time (a list of them all would double the corpus in memory).
-    text_values = articles["text"].array
-    lengths = [0] * len(ids)  # filled in as the texts are read
-
-    def text_at(i: int) -> str:
-        value = text_values[i]
-        return "" if value is None or (isinstance(value, float) and value != value) or value is pd.NA else str(value)
-
-    order = sorted(range(len(ids)), key=ids.__getitem__)  # id order: the result does not depend on row order
-
-    def rank(i: int) -> tuple:  # the representative rule
-        return (dates[i] == "", dates[i], -lengths[i], ids[i])
-
-    # 1. Exact groups ("units"): identical normalised text. One signature per unit.
-    unit_of: dict[int, int] = {}
-    unit_members: list[list[int]] = []
-    unit_by_key: dict[bytes, int] = {}
-    unit_row: list[int] = []  # the unit's row in the signature matrix, -1 when too short to shingle
-    row_unit: list[int] = []
-    signatures = np.empty((0, num_perm), dtype=np.uint32)
-    parent: list[int] = []
-    bands, rows = _lsh_params(float(threshold), int(num_perm))
-    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, params=(bands, rows))
-    template = MinHash(num_perm=num_perm, seed=seed, hashfunc=_identity)
-    # Estimates this far from the threshold decide on their own (4 standard errors of the estimate at
-    # the threshold: a wrong call is about a 1-in-30,000 event); closer ones are settled on the exact sets.
-    margin = max(4.0 * (threshold * (1.0 - threshold) / num_perm) ** 0.5, 1.0 / num_perm)
-
-    @lru_cache(maxsize=2048)
-    def shingle_set(row: int) -> np.ndarray:
-        """Sorted distinct shingle hashes of a signature row's text (recomputed on demand, kept briefly)."""
-        words = normalise_for_duplicates(text_at(unit_members[row_unit[row]][0])).split()
-        return np.unique(_shingle_hashes(words, shingle_size))
-
-    def exact_jaccard(row_a: int, row_b: int) -> float:
-        a, b = shingle_set(row_a), shingle_set(row_b)
-        common = np.intersect1d(a, b, assume_unique=True).size
-        return common / (a.size + b.size - common)
-
-    for i in order:
-        text = text_at(i)
-        lengths[i] = len(text)
-        normalised = normalise_for_duplicates(text)
-        if not normalised:
-            continue  # nothing to compare: an empty text is nobody's copy
-        key = hashlib.blake2b(normalised.encode("utf-8"), digest_size=16).digest()
-        unit = unit_by_key.get(key)
-        if unit is not None:
-            unit_members[unit].append(i)
-            unit_of[i] = unit
-            continue
-        unit = len(unit_members)
-        unit_by_key[key] = unit
-        unit_members.append([i])
-        unit_of[i] = unit
-        words = normalised.split()
-        if len(words) < shingle_size:
-            unit_row.append(-1)
-            continue
-        minhash = template.copy()
-        minhash.update_batch(_shingle_hashes(words, shingle_size).tolist())
-        row = len(row_unit)
-        if row == len(signatures):
-            grown = np.empty((max(64, 2 * row), num_perm), dtype=np.uint32)
-            grown[:row] = signatures[:row]
-            signatures = grown
-        signatures[row] = minhash.hashvalues
-        unit_row.append(row)
-        row_unit.append(unit)
-        parent.append(row)
-        # 2. Near pairs: LSH candidates among the units seen so far, confirmed on their similarity.
-        candidates = lsh.query(minhash)
-        if candidates:
-            candidates = np.sort(np.fromiter(candidates, dtype=np.int64, count=len(candidates)))
-            estimates = np.count_nonzero(signatures[candidates] == signatures[row], axis=1) / num_perm
-            root = _find(parent, row)
-            for other, estimate in zip(candidates.tolist(), estimates.tolist()):
-                if estimate < threshold - margin:
-                    continue
-                other_root = _find(parent, other)
-                if other_root == root:
-                    continue  # already in the group: this pair changes nothing
-                if estimate >= threshold + margin or exact_jaccard(row, other) >= threshold:
-                    parent[other_root] = root
-        lsh.insert(row, minhash, check_duplication=False)
-
-    # 3. Groups: the units whose rows ended up connected, plus every exact group.
-    groups: dict[tuple, list[int]] = {}
-    for unit, members in enumerate(unit_members):
-        row = unit_row[unit]
-        label = ("row", _find(parent, row)) if row >= 0 else ("unit", unit)
-        groups.setdefault(label, []).extend(members)
-
-    records = []
-    for members in groups.values():
-        if len(members) < 2:
-            continue
-        representative = min(members, key=rank)
-        rep_unit = unit_of[representative]
-        for member in members:
-            if member == representative:
-                continue
-            if unit_of[member] == rep_unit:
-                kind, similarity = "exact", 1.0
-            else:
-                similarity = exact_jaccard(unit_row[unit_of[member]], unit_row[rep_unit])
-                kind, similarity = "near", round(similarity, 4)
-            records.append((ids[member], ids[representative], kind, similarity))
-    if not records:
-        return empty
-    result = pd.DataFrame(records, columns=DUPLICATE_COLUMNS)
-    result["similarity"] = result["similarity"].astype(float)
-    return result.sort_values(["article", "duplicate_of"], kind="stable").reset_index(drop=True)
+        return _empty_duplicates()
+    try:
+        index.add(articles)
+        return index.duplicates()
+    finally:
+        index.close()
 
 
 # ----------------------------------------------------------------------------------------------

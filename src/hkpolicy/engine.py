@@ -5,6 +5,10 @@
     local   a process pool over all cores (``workers``), or in-process for a single batch / worker
     dask    dask.bag over a LocalCluster, or the cluster at ``scheduler`` (``pip install hkpolicy[dask]``)
 Results do not depend on the engine or the batch size: each article is analysed on its own.
+
+``Engine`` is the same thing kept open across many calls (one process pool or one Dask cluster for a whole
+streamed run): ``submit(func, articles, batch_size)`` starts the work and returns a function that waits for
+and returns the results, so the caller can read the next chunk of the corpus meanwhile.
 """
 
 from __future__ import annotations
@@ -72,3 +76,71 @@ def _map_dask(func, parts, scheduler: str | None, workers: int | None):
     with LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
                       dashboard_address=None) as cluster, Client(cluster) as client:
         return db.from_sequence(parts, npartitions=len(parts)).map(func).compute(scheduler=client.get)
+
+
+class Engine:
+    """A local process pool or a Dask client, opened once and used for many chunks (a context manager)."""
+
+    def __init__(self, engine: str = "local", scheduler: str | None = None, workers: int | None = None):
+        if engine not in {"local", "dask"}:
+            raise ValueError(f"unknown engine {engine!r} (local or dask)")
+        self.engine, self.scheduler = engine, scheduler
+        self.workers = workers or os.cpu_count() or 1
+        self._pool = None
+        self._client = None
+        self._cluster = None
+
+    def __enter__(self) -> "Engine":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        if self._cluster is not None:
+            self._cluster.close()
+            self._cluster = None
+
+    def submit(self, func: Callable[[pd.DataFrame], T], articles: pd.DataFrame,
+               batch_size: int = 64) -> Callable[[], list[T]]:
+        """Start ``func`` on every batch of ``articles``; returns a function giving the results in batch order."""
+        parts = batches(articles, batch_size)
+        if not parts:
+            return list
+        if self.engine == "dask":
+            return self._submit_dask(func, parts)
+        if self.workers == 1 or (len(parts) == 1 and self._pool is None):
+            results = [func(part) for part in parts]
+            return lambda: results
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(max_workers=self.workers)
+        futures = [self._pool.submit(func, part) for part in parts]
+        return lambda: [future.result() for future in futures]
+
+    def _submit_dask(self, func, parts):
+        try:
+            import dask.bag as db
+            from dask.distributed import Client, LocalCluster
+        except ImportError as error:  # pragma: no cover - depends on the optional extra
+            raise RuntimeError("the dask engine needs `pip install hkpolicy[dask]`") from error
+        bag = db.from_sequence(parts, npartitions=len(parts)).map(func)
+        if self.scheduler == "synchronous":
+            results = bag.compute(scheduler="synchronous")
+            return lambda: results
+        if self._client is None:
+            if self.scheduler:
+                self._client = Client(self.scheduler)
+            else:
+                self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
+                                             dashboard_address=None)
+                self._client = Client(self._cluster)
+        # One future per partition, gathered by the client: no final task concatenating them on a worker.
+        futures = self._client.compute(bag.to_delayed())
+        client = self._client
+        return lambda: [result for partition in client.gather(futures) for result in partition]

@@ -114,15 +114,17 @@ def bootstrap_interval(values: np.ndarray, samples: int = BOOTSTRAP_SAMPLES,
 
 
 def by_nation(article_table: pd.DataFrame, names: dict[str, str] | None = None,
-              claims: pd.DataFrame | None = None, duplicates: set[str] | None = None) -> pd.DataFrame:
+              claims: pd.DataFrame | None = None, duplicates: set[str] | None = None,
+              statements: dict[str, int] | None = None) -> pd.DataFrame:
     """Stance per nation from ``by_article``'s table: mean article score with a bootstrap interval.
 
     With ``claims`` (scored), ``n_statements`` counts distinct statements across articles (the same
     quotation reported by several stories counts once); without, it sums the per-article counts.
+    ``statements`` ({nation: distinct statements}, counted elsewhere, e.g. by a streamed run) replaces both.
     """
     names = names or {}
-    statements = {}
-    if claims is not None:
+    statements = dict(statements) if statements is not None else {}
+    if claims is not None and not statements:
         votes = voting_claims(claims, duplicates)
         statements = {nation: len({statement_key(row) for row in group.itertuples()})
                       for nation, group in votes.groupby("nation")}

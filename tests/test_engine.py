@@ -1,0 +1,127 @@
+"""The streamed run: its CSVs do not depend on the chunk size, the batch size or the engine, and they are the
+tables the whole-corpus (in-memory) steps give, duplicates included."""
+
+from __future__ import annotations
+
+import random
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from hkpolicy.pipeline import run_study
+
+RAW = Path(__file__).resolve().parents[1] / "data" / "raw"
+TABLES = ["manifest", "articles", "claims", "voices", "stance_by_article", "stance_by_nation"]
+
+
+def csv_bytes(folder: Path) -> dict[str, bytes]:
+    return {name: (folder / f"{name}.csv").read_bytes() for name in TABLES}
+
+
+@pytest.fixture(scope="module")
+def big_chunk(tmp_path_factory) -> dict[str, bytes]:
+    """The shipped corpus in one chunk, in-process."""
+    out = tmp_path_factory.mktemp("one-chunk")
+    run_study(RAW, out, progress=False, workers=1, chunk_size=10_000, batch_size=10_000)
+    return csv_bytes(out)
+
+
+@pytest.fixture(scope="module")
+def copied_corpus(tmp_path_factory) -> Path:
+    """data/raw plus exact and lightly edited copies of its exports (some longer than their original, so
+    that a copy becomes its group's representative), spread over several folders and chunks."""
+    root = tmp_path_factory.mktemp("copies") / "corpus"
+    shutil.copytree(RAW, root)
+    rng = random.Random(7)
+    sources = sorted((RAW / "real").glob("*.csv"))
+    for i in range(12):
+        source = sources[i % len(sources)]
+        words = source.read_text(encoding="utf-8").split(" ")
+        if i % 3:  # a near copy: three words edited (longer), the rest untouched
+            for _ in range(3):
+                j = rng.randrange(len(words))
+                words[j] = words[j] + "s"
+        target = root / "copies" / f"c{i:02d}" / source.name
+        target.parent.mkdir(parents=True)
+        target.write_text(" ".join(words), encoding="utf-8")
+    return root
+
+
+def test_tiny_chunks_and_batches_give_byte_identical_csvs(big_chunk, tmp_path):
+    run_study(RAW, tmp_path, progress=False, workers=2, chunk_size=1, batch_size=1)
+    assert csv_bytes(tmp_path) == big_chunk
+
+
+def test_dask_engine_gives_byte_identical_csvs(big_chunk, tmp_path):
+    pytest.importorskip("dask.bag")
+    run_study(RAW, tmp_path, progress=False, engine="dask", scheduler="synchronous", chunk_size=5, batch_size=2)
+    assert csv_bytes(tmp_path) == big_chunk
+
+
+def test_dask_local_cluster_gives_byte_identical_csvs(big_chunk, tmp_path):
+    pytest.importorskip("dask.distributed")
+    run_study(RAW, tmp_path, progress=False, engine="dask", workers=2, chunk_size=5, batch_size=2)
+    assert csv_bytes(tmp_path) == big_chunk
+
+
+def test_reruns_are_byte_identical(big_chunk, tmp_path):
+    run_study(RAW, tmp_path, progress=False, workers=1)
+    run_study(RAW, tmp_path, progress=False, workers=1)  # over the first run's files
+    assert csv_bytes(tmp_path) == big_chunk
+    assert not [path for path in tmp_path.iterdir() if path.name.startswith(".")]  # no scratch left
+
+
+def reference_tables(raw: Path, keep_duplicates: bool) -> dict[str, pd.DataFrame]:
+    """The study computed on whole in-memory tables (the pre-streaming pipeline), for comparison."""
+    from hkpolicy.duplicates import duplicate_ids, find_duplicates, mark_duplicates
+    from hkpolicy.ingest import read_corpus
+    from hkpolicy.pipeline import analyse_articles, build_tables
+
+    articles, manifest = read_corpus(raw)
+    articles, manifest = mark_duplicates(articles, manifest, find_duplicates(articles))
+    excluded = set() if keep_duplicates else duplicate_ids(articles)
+    claims, voices = analyse_articles(articles[~articles["article"].isin(excluded)][["article", "date", "text"]])
+    tables = build_tables(claims)
+    return {"manifest": manifest, "articles": articles, "claims": claims, "voices": voices, **tables}
+
+
+@pytest.mark.parametrize("keep_duplicates", [False, True])
+def test_streamed_run_equals_whole_table_steps_with_duplicates(copied_corpus, tmp_path, keep_duplicates):
+    from hkpolicy.io import write_table
+    from hkpolicy.pipeline import CLAIM_SORT
+
+    summary = run_study(copied_corpus, tmp_path / "streamed", progress=False, workers=2, chunk_size=3,
+                        batch_size=2, keep_duplicates=keep_duplicates)
+    reference = reference_tables(copied_corpus, keep_duplicates)
+    sort = {"manifest": ["source_file", "article"], "articles": ["article"], "claims": CLAIM_SORT,
+            "voices": ["article", "sentence_id", "actor"], "stance_by_article": ["article", "nation"],
+            "stance_by_nation": None}
+    for name in TABLES:
+        expected = write_table(reference[name], tmp_path / "reference" / f"{name}.csv", sort_by=sort[name])
+        assert (tmp_path / "streamed" / f"{name}.csv").read_bytes() == expected.read_bytes(), name
+    n_copies = int((reference["manifest"]["status"] == "duplicate").sum())
+    assert n_copies >= 12
+    assert f"{n_copies} duplicate" in summary
+    assert f"{len(reference['claims'])} claims" in summary
+
+
+def test_ids_out_of_file_order_are_still_sorted(tmp_path):
+    """``a.csv`` is scanned before ``a.csv!.txt``, but its record ``a.csv#zz`` sorts after ``a.csv!.txt``:
+    the streamed run notices and sorts those tables itself."""
+    from hkpolicy.io import write_table
+    from hkpolicy.pipeline import CLAIM_SORT
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    exported = (RAW / "real" / "bbc_10.csv").read_text(encoding="utf-8")
+    (corpus / "a.csv").write_text(exported.replace("\nbbc_10,", "\nzz,", 1), encoding="utf-8")
+    shutil.copyfile(RAW / "seeds" / "london_daily_four_nation_statement.txt", corpus / "a.csv!.txt")
+    run_study(corpus, tmp_path / "streamed", progress=False, workers=1, chunk_size=1)
+    reference = reference_tables(corpus, keep_duplicates=False)
+    assert list(reference["articles"]["article"]) == ["a.csv!.txt", "a.csv#zz"]
+    sort = {"articles": ["article"], "claims": CLAIM_SORT, "stance_by_article": ["article", "nation"]}
+    for name, keys in sort.items():
+        expected = write_table(reference[name], tmp_path / "reference" / f"{name}.csv", sort_by=keys)
+        assert (tmp_path / "streamed" / f"{name}.csv").read_bytes() == expected.read_bytes(), name

@@ -198,13 +198,19 @@ def score_stance(claims: pd.DataFrame, method: str = "default", rules: StanceRul
         from .model import load_model
 
         model = model or load_model()
-        predicted, probability = model.predict_with_score(result, rules)
-        for i, (label, signed) in enumerate(zip(predicted, probability)):
-            if method == "model" or not stances[i]:
-                stances[i] = "" if label == "none" else label
-                scores[i] = round(float(signed), 4) if stances[i] else 0.0
-                cues[i] = (cues[i] + "; " if cues[i] else "") + f"model: {label} ({abs(signed):.2f})"
-                methods[i] = "model" if method == "model" else "rules+model"
+        on_target_rows = result["on_target"].astype(bool).to_numpy()
+        # The model reads only the on-target claims it decides: all of them, or (rules+model) those
+        # where no cue fired.
+        rows = [i for i in range(len(result)) if on_target_rows[i] and (method == "model" or not stances[i])]
+        if rows:
+            predicted, probability = model.predict_with_score(result.iloc[rows], rules)
+        else:
+            predicted, probability = [], []
+        for i, label, signed in zip(rows, predicted, probability):
+            stances[i] = "" if label == "none" else label
+            scores[i] = round(float(signed), 4) if stances[i] else 0.0
+            cues[i] = (cues[i] + "; " if cues[i] else "") + f"model: {label} ({abs(signed):.2f})"
+            methods[i] = "model" if method == "model" else "rules+model"
     on_target = result["on_target"].astype(bool).to_numpy()
     result["stance"] = np.where(on_target, stances, "")
     result["score"] = np.where(on_target, scores, 0.0).astype(float)

@@ -64,11 +64,9 @@ def _child(task: str, corpus: str, out: str, workers: int) -> None:
         n = len(pd.read_csv(Path(out) / "articles.csv", usecols=["article"]))
         extra = {}
     elif task == "naive":
-        from hkpolicy.evaluate import naive_vader_by_article
+        from hkpolicy.evaluate import naive_vader_pipeline
 
-        articles = load_corpus(corpus)
-        table = naive_vader_by_article(articles)
-        n = len(articles)
+        n, table = naive_vader_pipeline(corpus)
         extra = {"cells": len(table)}
     else:
         raise SystemExit(f"unknown task {task}")

@@ -67,12 +67,9 @@ def _child(task: str, corpus: str, out: str, workers: int) -> None:
         n = sum(int(found) for found in re.findall(r"\b(\d+) (?:ok|duplicate)\b", summary))
         extra = {"summary": summary}
     elif task == "naive":
-        from hkpolicy.evaluate import naive_vader_by_article
-        from hkpolicy.ingest import load_corpus
+        from hkpolicy.evaluate import naive_vader_pipeline
 
-        articles = load_corpus(corpus)
-        table = naive_vader_by_article(articles)
-        n = len(articles)
+        n, table = naive_vader_pipeline(corpus)
         extra = {"cells": len(table)}
     else:
         raise SystemExit(f"unknown task {task}")

@@ -152,3 +152,12 @@ def naive_vader_by_article(articles: pd.DataFrame) -> pd.DataFrame:
         score=("score", "mean"), n_sentences=("score", "size"), evidence=("sentence", "first"))
     table["stance"] = table["score"].map(vader_label)
     return table[["article", "nation", "stance", "score", "n_sentences", "evidence"]]
+
+
+def naive_vader_pipeline(corpus: str | Path) -> tuple[int, pd.DataFrame]:
+    """The naive approach end to end, as the benchmarks time it: ingest the corpus at ``corpus``, then
+    ``naive_vader_by_article``. Returns (number of articles, table)."""
+    from .ingest import load_corpus
+
+    articles = load_corpus(corpus)
+    return len(articles), naive_vader_by_article(articles)

@@ -236,7 +236,7 @@ def article_claims(article: str, text: str, date: str, dictionary: ActorDictiona
         if (_quotes(current) and _quotes(following)) or (left_open and closes_next):
             agents[i], speech_types[i] = agents[i + 1], "direct"
     for i, sentence in enumerate(sentence_texts):
-        if agents[i] and sentence.count("”") > sentence.count("“") and speech_types[i] in {"say", "say_by", "say_noun", "credit", "act_by", ""}:
+        if agents[i] and sentence.count("”") > sentence.count("“") and speech_types[i] in {"say", "say_by", "say_noun", "credit", "act_by", "act_noun", ""}:
             speech_types[i] = "direct"  # it closes a quote opened in an earlier sentence
 
     on_target, term_hits = _on_target(sentence_texts, [bool(found) for found in agents], lex)
@@ -254,7 +254,7 @@ def article_claims(article: str, text: str, date: str, dictionary: ActorDictiona
             kind = agent.speech or speech_types[i] or ("direct" if quote else "indirect")
             if kind in {"say", "credit", "say_by", "say_noun"}:
                 kind = "direct" if quote else "indirect"
-            elif kind == "act_by":
+            elif kind in {"act_by", "act_noun"}:
                 kind = "act"
             terms = ";".join(sorted({term.lower() for term_kind, term in term_hits.get(i, [])
                                      if term_kind in {"law", "related"}}))
@@ -340,7 +340,8 @@ def _sentence_agents(sentence: str, date: str, dictionary: ActorDictionary, lex:
             new_clause = re.search(r"(?:^|[,;]\s*|\s)(?:and|but|while|whereas)\s+(?:the\s+)?$", lead) is not None
             direct_act = (speech.kind == "act" and len(gap.split()) <= 1
                           and not re.search(r"\b(?:if|unless|whether|should|that)\s+(?:the\s+)?$", lead))
-            explicit_doer = speech.kind == "act_by"  # "welcomes the passage of the law by the NPCSC"
+            # "welcomes the passage of the law by the NPCSC", "pressure against China's move to impose"
+            explicit_doer = speech.kind in {"act_by", "act_noun"}
             if not (new_clause or direct_act or explicit_doer) or (
                     " that " in sentence[reported_from:agent.subject] and not explicit_doer):
                 if speech.kind == "non_act" and agents:
@@ -388,7 +389,10 @@ def _sentence_agents(sentence: str, date: str, dictionary: ActorDictionary, lex:
         person = next((phrase for phrase in reversed(phrases) if phrase.person and phrase.state and phrase.nation
                        and not _inside_quote(sentence, phrase.start)), None)
         if person is not None:
-            context.last_person = _agent_from_phrase(person)
+            agent = _agent_from_phrase(person)
+            context.last_person = agent
+            for name in [word for word in person.text.split() if word[:1].isupper() and word.isalpha()][-2:]:
+                context.people.setdefault(name, agent)
     return agents, speech_type
 
 
@@ -502,6 +506,11 @@ def _parenthetical_before(sentence: str, position: int) -> tuple[int, int] | Non
 def _phrase_agent(sentence: str, phrase: Phrase, phrases: list[Phrase], context: _Context,
                   after: bool) -> _Agent | None:
     if phrase.non_state:
+        listed = _listed_nations(sentence, phrase, phrases) if not after else []
+        if listed:
+            # "The UK, EU and Nato have expressed concern": the nations in the list speak (Nato is not one).
+            start = sentence.find(listed[0].text)
+            return _Agent([p.nation for p in listed], sentence[start:phrase.end], "metonym", True)
         return _Agent([], phrase.text, phrase.actor_kind, False, person=True, non_state_kind=phrase.actor_kind)
     if phrase.actor_kind in {"people", "demonym"}:
         return None
@@ -530,6 +539,23 @@ def _phrase_agent(sentence: str, phrase: Phrase, phrases: list[Phrase], context:
     if len(nations) > 1 and kind != "metonym":
         kind = phrase.actor_kind
     return _Agent(nations, actor, kind, True, phrase.person and len(nations) == 1)
+
+
+def _listed_nations(sentence: str, phrase: Phrase, phrases: list[Phrase]) -> list[Phrase]:
+    """The nation phrases listed before ``phrase`` ("The UK, EU and" before "Nato")."""
+    index = phrases.index(phrase)
+    listed: list[Phrase] = []
+    while index > 0:
+        previous = phrases[index - 1]
+        if not _LIST_GAP.match(sentence[previous.end:phrases[index].start]):
+            break
+        if not previous.nation or previous.non_state or previous.actor_kind in {"people", "demonym"}:
+            break
+        if _PREPOSITION_BEFORE.search(sentence[:previous.start]):
+            break
+        listed.insert(0, previous)
+        index -= 1
+    return listed
 
 
 def _name_agent(name: str, following: str, date: str, dictionary: ActorDictionary,

@@ -47,28 +47,21 @@ _CLOSE_QUOTE_BEFORE = re.compile(r"[”\"]\s*,?\s*$|[,.?!]\s*[”\"]\s*$")
 _LIST_GAP = re.compile(r"^\s*(?:,|and|, and|&|as well as|, as well as)\s*$")
 _NAME_AFTER = re.compile(r"^\s*(?:(?:Mr|Mrs|Ms|Dr|Prof)\.?\s+)?([A-Z][a-z]+(?:[-'’][A-Z]?[a-z]+)?(?:\s+[A-Z][a-z]+(?:[-'’][A-Z]?[a-z]+)?){0,2})")
 _NAME_BEFORE = re.compile(r"(?:(?:Mr|Mrs|Ms|Dr|Prof)\.?\s+)?([A-Z][a-z]+(?:[-'’][A-Z]?[a-z]+)?(?:\s+[A-Z][a-z]+(?:[-'’][A-Z]?[a-z]+)?){0,2})\s*$")
-_SIGNING = re.compile(r"\b(?:(?:co-)?signed by|backed by|joined by|endorsed by|supported by|on behalf of|"
-                      r"signatories (?:included|were|are)|among them)\b", re.IGNORECASE)
-# "Joint Declaration" is the Sino-British treaty, not a statement.
-_STATEMENT = re.compile(r"\b(?:(?:joint|\w+-nation|\w+-country) )?(?:statement|communiqu[ée]|letter|"
-                        r"(?<!joint )(?<!Joint )declaration)s?\b", re.IGNORECASE)
-_JOINT = re.compile(r"\b(?:joint|\w+-nation|\w+-country|co-signed|signed by|on behalf of|signatories)\b", re.IGNORECASE)
-_ARTICLE_START = 4
-# A phrase right after a preposition is an object ("concerns about Hong Kong"), not a subject.
-_PREPOSITION_BEFORE = re.compile(r"\b(?:about|on|in|of|for|against|with|to|from|over|at|by|into|toward|towards|"
-                                 r"between|than|like|under|within|upon)\s+(?:the\s+)?$", re.IGNORECASE)
+_ARTICLE_START = 4  # a phrase starting within this many words is in subject position
 _POSSESSIVE = re.compile(r"[’']s\s+")  # "Beijing’s assertion": the possessor speaks, even after "to"
-_NEW_STATEMENT = re.compile(r"\b(?:a|an|another|separate|second|rival|competing)\s+(?:[\w-]+\s+){0,2}"
-                            r"(?:statement|letter|declaration|communiqu[ée])|\bon behalf of\b", re.IGNORECASE)
 _COORDINATED_VERB = re.compile(r"(?:,\s*)?\band\s+(?:\w+ly\s+)?$")
-_CREDITED_ACT = re.compile(r"^\s+for\s+(?:its\s+|their\s+|his\s+|her\s+)?\w+ing\b")
-# Verbs of saying that stand before their subject after a comma ("..., said Fen Hampson, an expert").
-_INVERTING_VERB = re.compile(r"(?:said|says|added|adds|noted|notes|wrote|writes|explained|argued|warned|"
-                             r"continued|stressed|insisted|told)$", re.IGNORECASE)
-# Where an actor's clause ends: a semicolon, or ", and" starting a new predicate of another subject.
-_CLAUSE_END = re.compile(r";|, (?:and|but) (?:has|have|had|is|was|were|are|will|would|said|says|described|called)\b"
-                         r"|, (?:describing|calling|branding|labelling|labeling|dismissing)\b")
-_CLAUSE_BREAK = re.compile(r";|, (?:while|but|whereas|although)\b|\bwhile\b")  # a phrase starting within this many words is in subject position
+
+
+@lru_cache(maxsize=1)
+def _frames() -> dict[str, re.Pattern]:
+    """The sentence frames of ``data/frames.csv`` (statement nouns, signing markers, clause breaks ...)."""
+    table = load_table("frames")
+    return {name: re.compile(pattern, re.IGNORECASE if "i" in flags else 0)
+            for name, pattern, flags in zip(table["name"], table["pattern"], table["flags"])}
+
+
+def _frame(name: str) -> re.Pattern:
+    return _frames()[name]
 
 
 @dataclass
@@ -280,7 +273,7 @@ def _clauses(sentence: str, agents: list[_Agent]) -> dict[int, str]:
         if agent.inverted:
             right = max(right, agent.subject + len(agent.actor))
         else:
-            cut = _CLAUSE_END.search(sentence, lefts[i] + len(agent.actor))
+            cut = _frame("clause_end").search(sentence, lefts[i] + len(agent.actor))
             if cut and cut.start() < right:
                 right = cut.start()
         result[id(agent)] = sentence[lefts[i]:right].strip() or sentence
@@ -328,7 +321,7 @@ def _sentence_agents(sentence: str, date: str, dictionary: ActorDictionary, lex:
     reported_from = None  # where the content of a verb of saying starts
     for speech in speeches:
         agent = None
-        if reported_from is not None and not _CLAUSE_BREAK.search(sentence[reported_from:speech.start]):
+        if reported_from is not None and not _frame("clause_break").search(sentence[reported_from:speech.start]):
             # Reported content. A new clause with its own subject still counts ("Japan called the law
             # regrettable and Taiwan warned ..."), and so does an act whose subject sits right before it
             # ("the legislation China imposed"), unless it is only a condition ("if China enforces").
@@ -402,7 +395,7 @@ def _credited_agent(sentence: str, speech: _Speech, phrases: list[Phrase]) -> _A
                       and re.fullmatch(r"\s*(?:to\s+)?(?:the\s+)?", sentence[speech.end:phrase.start])), None)
     if following is None or not following.nation or following.non_state:
         return None
-    if not _CREDITED_ACT.match(sentence[following.end:]):
+    if not _frame("credited_act").match(sentence[following.end:]):
         return None
     return _Agent([following.nation], following.text, "metonym" if following.actor_kind == "place"
                   else following.actor_kind, True, speech="act", subject=following.start)
@@ -427,7 +420,7 @@ def _agent_of(sentence: str, speech: _Speech, phrases: list[Phrase], anaphora, d
     # Inversion: '"...," said X', '..., said X, an analyst', 'according to X'.
     inverted = (bool(_CLOSE_QUOTE_BEFORE.search(before)) or speech.kind in {"say_by", "act_by"}
                 or speech.text.lower().startswith("according to")
-                or (before.rstrip().endswith(",") and _INVERTING_VERB.match(speech.text) is not None))
+                or (before.rstrip().endswith(",") and _frame("inverting_verb").match(speech.text) is not None))
     if inverted:
         agent = _candidate_after(sentence, speech.end, phrases, anaphora, date, dictionary, context)
         if agent is not None:
@@ -465,7 +458,7 @@ def _candidate_before(sentence, position, phrases, anaphora, date, dictionary, c
     for phrase in phrases:
         if (phrase.end <= position and not (skip and skip[0] <= phrase.start < skip[1])
                 and not _inside_quote(sentence, phrase.start)
-                and (not _PREPOSITION_BEFORE.search(sentence[:phrase.start])
+                and (not _frame("preposition_before").search(sentence[:phrase.start])
                      or _POSSESSIVE.fullmatch(sentence[phrase.end:position]))):
             candidates.append((phrase.end, -phrase.start, "phrase", phrase))
     for start, end, refers, text in anaphora:
@@ -529,7 +522,7 @@ def _phrase_agent(sentence: str, phrase: Phrase, phrases: list[Phrase], context:
                 break
             if previous.actor_kind in {"people"} or previous.non_state:
                 break
-            if _PREPOSITION_BEFORE.search(sentence[:previous.start]):
+            if _frame("preposition_before").search(sentence[:previous.start]):
                 break  # "In response to the law for Hong Kong, London has announced": not a list
             nations.insert(0, previous.nation)
             actor = sentence[previous.start:phrase.end]
@@ -551,7 +544,7 @@ def _listed_nations(sentence: str, phrase: Phrase, phrases: list[Phrase]) -> lis
             break
         if not previous.nation or previous.non_state or previous.actor_kind in {"people", "demonym"}:
             break
-        if _PREPOSITION_BEFORE.search(sentence[:previous.start]):
+        if _frame("preposition_before").search(sentence[:previous.start]):
             break
         listed.insert(0, previous)
         index -= 1
@@ -640,8 +633,8 @@ def _signatories(sentence: str, phrases: list[Phrase], speeches: list[_Speech], 
     and names its subject ("Pompeo and his counterparts"). Nations it is addressed to ("call on China")
     are not signers.
     """
-    statement = _STATEMENT.search(sentence)
-    signing = _SIGNING.search(sentence)
+    statement = _frame("statement").search(sentence)
+    signing = _frame("signing").search(sentence)
     if not statement and not (signing and signing.group().lower() in {"on behalf of", "co-signed by", "signed by"}):
         return []
     if statement is None:
@@ -665,7 +658,7 @@ def _signatories(sentence: str, phrases: list[Phrase], speeches: list[_Speech], 
                 run.append(phrase)
             nations += [phrase.nation for phrase in run]
     subject = _coordinated_subject(sentence, candidates)
-    joint = _JOINT.search(sentence) is not None
+    joint = _frame("joint").search(sentence) is not None
     if len(subject) >= 2 or (subject and signing):
         nations = [phrase.nation for phrase in subject] + nations
     for phrase in candidates:
@@ -677,7 +670,7 @@ def _signatories(sentence: str, phrases: list[Phrase], speeches: list[_Speech], 
     del joint
     # A new statement ("a separate joint statement on behalf of 27 countries") replaces the group
     # remembered for "the statement said"; a further reference to the same one adds its signers.
-    new_statement = _NEW_STATEMENT.search(sentence) is not None and not set(nations) & set(context.signatories)
+    new_statement = _frame("new_statement").search(sentence) is not None and not set(nations) & set(context.signatories)
     context.signatories = list(dict.fromkeys((nations if new_statement else context.signatories + nations)))
     context.last_group = _Agent(list(context.signatories), "the signatories", "signatory", True)
     return list(context.signatories)

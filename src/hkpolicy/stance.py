@@ -168,7 +168,13 @@ def tone_analyzer():
 def tone(sentences) -> list[float]:
     """VADER compound score of each sentence, in [-1, 1]."""
     analyzer = tone_analyzer()
-    return [round(analyzer.polarity_scores(sentence)["compound"], 4) for sentence in sentences]
+    scores: dict[str, float] = {}  # a sentence shared by several nations' claims is scored once
+    result = []
+    for sentence in sentences:
+        if sentence not in scores:
+            scores[sentence] = round(analyzer.polarity_scores(sentence)["compound"], 4)
+        result.append(scores[sentence])
+    return result
 
 
 # ----------------------------------------------------------------------------------------------

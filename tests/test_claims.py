@@ -212,3 +212,21 @@ def test_on_and_off_target(corpus_claims):
     assert not huawei["on_target"].any()
     law = claim_rows(corpus_claims, "real/bbc_10.csv#bbc_10", "Japan called the law")
     assert law["on_target"].all() and law["target_terms"].str.contains("law").all()
+
+
+def test_nations_listed_beside_a_non_state_body_speak(corpus_claims):
+    rows = claim_rows(corpus_claims, "real/bbc_10.csv#bbc_10", "The UK, EU and Nato have expressed concern")
+    assert {"GBR", "EUU"} <= set(rows["nation"])  # Nato is not a nation: no row, but it does not hide the others
+
+
+def test_an_act_named_as_a_possessive_noun(corpus_claims):
+    rows = claim_rows(corpus_claims, LONDON, "against China’s move to impose a national security law")
+    assert "CHN" in set(rows["nation"]) and "USA" in set(rows["nation"])
+    china = rows[rows["nation"] == "CHN"].iloc[0]
+    assert china["clause"].startswith("China’s move to impose")
+
+
+def test_a_reference_to_a_move_is_not_a_new_act():
+    claims = claims_of("China's foreign ministry spokesman Zhao Lijian said Beijing firmly opposes Canada's move "
+                       "and would take countermeasures over the national security law.")
+    assert set(claims["nation"]) == {"CHN"}

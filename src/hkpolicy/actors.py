@@ -40,7 +40,6 @@ PERSON_ROLE_KINDS = {"head", "minister", "diplomat"}
 # "Minister of Foreign Affairs of China", "Prime Minister Boris Johnson of Britain").
 _GLUE = re.compile(r"^(?:\s*(?:[’']s|of|of the|for|in|the|to|at)?\s*|\s*,\s*)$", re.IGNORECASE)
 _POSSESSIVE_WORDS = re.compile(r"^[’']s\s+(?:[A-Za-z-]+\s+){1,3}$")
-_NAME = re.compile(r"(?:[A-Z][a-z]+(?:[-'’][A-Z]?[a-z]+)?\.?\s+){0,2}[A-Z][a-z]+(?:[-'’][A-Z]?[a-z]+)?")
 
 
 @dataclass(frozen=True)
@@ -90,8 +89,7 @@ class ActorDictionary:
         non_state = load_table("non_state", extra.get("non_state"), key=["pattern"])
         traps = load_table("traps", extra.get("traps"), key=["pattern"])
 
-        self.names = dict(zip(countries["code"], countries["name"]))
-        self.names.update({code: name for code, name in zip(countries["code"], countries["name"]) if name})
+        self.names = {code: name for code, name in zip(countries["code"], countries["name"]) if name}
         literals: dict[str, list[Entry]] = {}
         for row in countries.itertuples(index=False):
             literals.setdefault(row.alias, []).append(Entry("country", row.code, row.kind, row.name))

@@ -346,7 +346,7 @@ def _sentence_agents(sentence: str, date: str, dictionary: ActorDictionary, lex:
             continue
         context.sentence_agent = agent
         if signatories and agent.actor_kind != "signatory" and not agent.nations[1:] and agent.state \
-                and agent.actor.split()[-1].lower() in {"counterparts", "allies", "partners", "ministers"}:
+                and _frame("group_noun").search(agent.actor):
             continue  # "Pompeo and his counterparts called on ...": the statement's signers, already counted
         if agent.state and agent.nations:
             if signatories and set(agent.nations) <= set(signatories):
@@ -405,11 +405,8 @@ def _word_index(sentence: str, position: int) -> int:
     return len(sentence[:position].split())
 
 
-def _agent_from_phrase(phrase: Phrase, metonym: bool = False) -> _Agent:
-    kind = phrase.actor_kind
-    if metonym and kind == "place":
-        kind = "metonym"
-    return _Agent([phrase.nation], phrase.text, kind, True, phrase.person)
+def _agent_from_phrase(phrase: Phrase) -> _Agent:
+    return _Agent([phrase.nation], phrase.text, phrase.actor_kind, True, phrase.person)
 
 
 def _agent_of(sentence: str, speech: _Speech, phrases: list[Phrase], anaphora, date: str,
@@ -662,12 +659,11 @@ def _signatories(sentence: str, phrases: list[Phrase], speeches: list[_Speech], 
     if len(subject) >= 2 or (subject and signing):
         nations = [phrase.nation for phrase in subject] + nations
     for phrase in candidates:
-        if re.match(r"\s+and (?:his|her|their|its) (?:counterparts|allies|partners)", sentence[phrase.end:]):
+        if _frame("and_counterparts").match(sentence[phrase.end:]):
             nations.insert(0, phrase.nation)
     nations = list(dict.fromkeys(nations))
     if not nations or not (signing or joint or len(subject) >= 2):
         return []
-    del joint
     # A new statement ("a separate joint statement on behalf of 27 countries") replaces the group
     # remembered for "the statement said"; a further reference to the same one adds its signers.
     new_statement = _frame("new_statement").search(sentence) is not None and not set(nations) & set(context.signatories)

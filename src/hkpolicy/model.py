@@ -71,7 +71,7 @@ def build_pipeline(C: float = 2.0):
     return Pipeline([("features", features), ("classifier", classifier)])
 
 
-def rules_predict(features: pd.DataFrame, claims: pd.DataFrame, rules: StanceRules) -> list[str]:
+def rules_predict(claims: pd.DataFrame, rules: StanceRules) -> list[str]:
     """The rules' labels for claims (none when no cue fires)."""
     labels = []
     for text, speech in zip(claims["text"], claims["speech"]):
@@ -93,7 +93,7 @@ def cross_validate(annotations: pd.DataFrame, folds: int = 5, rules: StanceRules
     data = annotations.reset_index(drop=True)
     features = claim_features(data, rules)
     gold = data["stance"].replace("", "none").to_numpy()
-    rule_labels = np.array(rules_predict(features, data, rules))
+    rule_labels = np.array(rules_predict(data, rules))
     model_labels = np.empty(len(data), dtype=object)
     splitter = GroupKFold(n_splits=min(folds, data["article"].nunique()))
     for train, test in splitter.split(features, gold, groups=data["article"]):

@@ -262,9 +262,8 @@ def _drop_headline_runs(lines: list[str], removed: dict[str, int]) -> list[str]:
     out: list[str] = []
     body_started = False
     i = 0
-    nonblank = [line for line in lines]
-    while i < len(nonblank):
-        line = nonblank[i]
+    while i < len(lines):
+        line = lines[i]
         if not line:
             out.append(line)
             i += 1
@@ -272,11 +271,11 @@ def _drop_headline_runs(lines: list[str], removed: dict[str, int]) -> list[str]:
         if body_started and is_headline_like(line, capitalised_share=0):
             j = i
             run = []
-            while j < len(nonblank) and (not nonblank[j] or is_headline_like(nonblank[j], capitalised_share=0)):
-                if nonblank[j]:
+            while j < len(lines) and (not lines[j] or is_headline_like(lines[j], capitalised_share=0)):
+                if lines[j]:
                     run.append(j)
                 j += 1
-            title_case = sum(is_headline_like(nonblank[k]) for k in run)
+            title_case = sum(is_headline_like(lines[k]) for k in run)
             # Three title-case headlines in a row, or five of any case, is a list of links, not prose.
             if title_case >= 3 or len(run) >= 5:
                 removed["related-headline"] = removed.get("related-headline", 0) + len(run)

@@ -64,16 +64,260 @@ def compile_alternation(patterns: Iterable[str], flags: int = 0, word_bounded: b
     Dictionary look-ups are done with one compiled matcher per table, never one regex per entry per
     sentence. With ``word_bounded`` (the default) each match is delimited by non-word characters (look-
     arounds rather than \\b, so entries that begin or end with punctuation, "U.S.", "BN(O)", work) and the
-    result is a ``FirstCharAlternation``: it behaves like ``re.finditer`` over the plain alternation (at
-    each position the first pattern in table order that matches wins) but only tries, at each word
-    start, the patterns that can begin with the character found there. Without ``word_bounded`` a plain
-    compiled ``re.Pattern`` is returned.
+    result is a ``KeyedAlternation``: it behaves exactly like ``re.finditer`` over the plain alternation
+    (at each position the first pattern in table order that matches wins) but only tries, at each word
+    start, the few patterns that can begin with the characters found there. Without ``word_bounded`` a
+    plain compiled ``re.Pattern`` is returned.
     """
     patterns = list(patterns)
     if not word_bounded:
         parts = [f"(?P<p{i}>{pattern})" for i, pattern in enumerate(patterns)]
         return re.compile("|".join(parts), flags) if parts else re.compile(r"(?!x)x")
-    return FirstCharAlternation(patterns, flags)
+    return KeyedAlternation(patterns, flags)
+
+
+# How many leading characters of a match key the look-up. Three tell "said" from "sanctions" and
+# "suspend"; more would multiply the keys of patterns that begin with a character class.
+KEY_LENGTH = 3
+# Where a pattern's possible beginnings would be more than this many strings, its keys stop short.
+MAX_KEYS_PER_PATTERN = 256
+
+
+class KeyedAlternation:
+    """A word-bounded alternation of many patterns, matched by key (see ``compile_alternation``).
+
+    Each pattern's possible first characters (up to ``KEY_LENGTH``; fewer where the pattern continues
+    with something that cannot be enumerated, such as ``\\s+``) are read off the stdlib's own parse of
+    the pattern. One prefix-tree regex over all those keys finds, in a single scan, the word starts
+    where some pattern can begin; there, the patterns keyed by what is found are tried one by one in
+    table order, each compiled on its own as ``(?<!\\w)(?:pattern)(?!\\w)``, and the first that matches
+    wins. This gives the same matches, in the same order, as ``re.finditer`` over the whole alternation
+    (tested on every table and the corpus), at a fraction of the cost: the engine no longer tries
+    hundreds of alternatives at every word. Case-insensitive tables are keyed on lower-cased text,
+    folded as ``re.IGNORECASE`` folds it. A table with a pattern that cannot be keyed (one that can
+    begin with any word character, say) falls back on a single alternation dispatched on the first
+    character (``FirstCharAlternation``). Matches are ``AlternationMatch`` (``lastgroup`` is ``p<i>``).
+    """
+
+    def __init__(self, patterns: list[str], flags: int = 0):
+        self.patterns = list(patterns)
+        self.flags = flags
+        self.fold = bool(flags & re.IGNORECASE)
+        self.full = FirstCharAlternation(self.patterns, flags)
+        keys = [_pattern_keys(pattern, flags) for pattern in self.patterns]
+        # A pattern that can match the empty string would need re.finditer's rules for empty matches.
+        self.keyed = bool(self.patterns) and not any(found == NULLABLE for found in keys)
+        if not self.keyed:
+            return
+        self.compiled = [re.compile(rf"(?<!\w)(?:{pattern})(?!\w)", flags) for pattern in self.patterns]
+        by_key: dict[str, set[int]] = {}
+        for index, found in enumerate(keys):
+            for key in found or ():
+                by_key.setdefault(key, set()).add(index)
+        # The key scan reports the longest key at a position; the patterns keyed by its shorter
+        # prefixes can begin there too.
+        self.candidates = {key: tuple(sorted(set().union(*(by_key.get(key[:n], set()) for n in range(1, len(key) + 1)))))
+                           for key in by_key}
+        self.key_regex = re.compile(rf"(?<!\w)(?=({_trie_to_regex(_trie(by_key))}))") if by_key else None
+        # Patterns that can begin with any word (``\\w+-nation statement``) are searched for together.
+        self.unkeyed = [index for index, found in enumerate(keys) if found is None]
+        self.unkeyed_regex = FirstCharAlternation([self.patterns[i] for i in self.unkeyed], flags) \
+            if self.unkeyed else None
+
+    def _next_unkeyed(self, text: str, position: int):
+        """(start, table index, match) of the first unkeyed pattern's match at or after ``position``."""
+        if self.unkeyed_regex is None or position > len(text):
+            return None
+        match = self.unkeyed_regex.regex.search(text, position)
+        if match is None:
+            return None
+        index = self.unkeyed[int(match.lastgroup.split("_", 1)[0][1:])]
+        return match.start(), index, match
+
+    def finditer(self, text: str):
+        """Non-overlapping matches, left to right, like ``re.finditer`` on the whole alternation: at each
+        position, the first pattern in table order that matches there wins."""
+        if not self.keyed:
+            yield from self.full.finditer(text)
+            return
+        probe = _fold_case(text) if self.fold else text
+        positions = self.key_regex.finditer(probe) if self.key_regex is not None else ()
+        end = 0
+        unkeyed = self._next_unkeyed(text, 0)
+        for found in positions:
+            position = found.start()
+            # Unkeyed patterns' matches that begin before this position come first.
+            while unkeyed is not None and unkeyed[0] < position:
+                if unkeyed[0] >= end:
+                    end = unkeyed[2].end()
+                    yield AlternationMatch(unkeyed[2], f"p{unkeyed[1]}")
+                unkeyed = self._next_unkeyed(text, end)
+            if position < end:
+                continue
+            rival = unkeyed[1] if unkeyed is not None and unkeyed[0] == position else len(self.patterns)
+            winner = None
+            for index in self.candidates[found.group(1)]:
+                if index > rival:
+                    break
+                match = self.compiled[index].match(text, position)
+                if match:
+                    winner = index, match
+                    break
+            if winner is None and rival < len(self.patterns):  # an unkeyed pattern wins here
+                winner = rival, unkeyed[2]
+            if winner is not None:
+                end = winner[1].end()
+                yield AlternationMatch(winner[1], f"p{winner[0]}")
+            if unkeyed is not None and unkeyed[0] < end:
+                unkeyed = self._next_unkeyed(text, end)
+        while unkeyed is not None:
+            end = unkeyed[2].end()
+            yield AlternationMatch(unkeyed[2], f"p{unkeyed[1]}")
+            unkeyed = self._next_unkeyed(text, end)
+
+    def search(self, text: str):
+        return next(iter(self.finditer(text)), None)
+
+    def subn(self, replacement: str, text: str) -> tuple[str, int]:
+        return self.full.subn(replacement, text)
+
+
+def _trie(keys: Iterable[str]) -> dict:
+    trie: dict = {}
+    for key in sorted(set(keys)):
+        node = trie
+        for char in key:
+            node = node.setdefault(char, {})
+        node[""] = True
+    return trie
+
+
+def _case_classes() -> tuple[dict[int, str], object]:
+    """What ``re.IGNORECASE`` folds beyond ``str.lower``: a translation onto one representative of each
+    class of characters it treats as equal (e.g. "ſ" and "s"), and the simple lower-case mapping."""
+    try:
+        import _sre
+        from re import _casefix
+
+        extra = _casefix._EXTRA_CASES
+        simple_lower = _sre.unicode_tolower
+    except (ImportError, AttributeError):  # another Python: no extra classes known
+        extra, simple_lower = {}, (lambda code: ord(chr(code).lower()[0]))
+    canonical: dict[int, str] = {}
+    for code, others in extra.items():
+        members = {code, *others}
+        representative = chr(min(members))
+        for member in members:
+            if chr(member) != representative:
+                canonical[member] = representative
+    return canonical, simple_lower
+
+
+_CANONICAL, _SIMPLE_LOWER = _case_classes()
+
+
+def _fold_case(text: str) -> str:
+    """``text`` lower-cased the way ``re.IGNORECASE`` compares characters, one character per character."""
+    folded = text.lower()
+    if text.isascii():
+        return folded
+    if len(folded) != len(text):  # "İ".lower() is two characters; the regex engine uses the simple mapping
+        folded = "".join(chr(_SIMPLE_LOWER(ord(char))) for char in text)
+    return folded.translate(_CANONICAL)
+
+
+NULLABLE = "nullable"
+
+
+def _pattern_keys(pattern: str, flags: int) -> set[str] | str | None:
+    """The strings (at most ``KEY_LENGTH`` long, folded if case-insensitive) that every match of
+    ``pattern`` begins with one of; None when they cannot be told, ``NULLABLE`` if it can match ""."""
+    try:
+        parsed = re._parser.parse(pattern, flags)  # the stdlib's own regex parser
+    except Exception:
+        return NULLABLE  # not a valid regex: let the single alternation report it
+    fold = bool(flags & re.IGNORECASE)
+    if bool(parsed.state.flags & re.IGNORECASE) != fold:  # a global (?i) inside the pattern
+        return None
+    found = _sequence_keys(list(parsed), fold)
+    if found is None:
+        return None
+    if ("", False) in found:
+        return NULLABLE
+    if any(not key for key, _ in found):
+        return None
+    return {key for key, _ in found}
+
+
+def _fold_char(code: int, fold: bool) -> str:
+    char = chr(code)
+    return chr(_SIMPLE_LOWER(code)).translate(_CANONICAL) if fold else char
+
+
+def _sequence_keys(items, fold: bool) -> set[tuple[str, bool]] | None:
+    """(beginning, closed) pairs for a sequence of parsed items: closed beginnings cannot be extended
+    (the key length is reached or what follows cannot be enumerated); open ones end with the sequence."""
+    current = {("", False)}
+    for item in items:
+        following = _item_keys(item, fold)
+        if following is None:
+            return None
+        extended = set()
+        for start, closed in current:
+            if closed:
+                extended.add((start, True))
+                continue
+            for more, more_closed in following:
+                key = (start + more)[:KEY_LENGTH]
+                extended.add((key, more_closed or len(key) >= KEY_LENGTH))
+        if len(extended) > MAX_KEYS_PER_PATTERN:  # too many to list: end the keys before this item
+            return {(start, True) for start, _ in current}
+        current = extended
+        if all(closed for _, closed in current):
+            break
+    return current
+
+
+def _item_keys(item, fold: bool) -> set[tuple[str, bool]] | None:
+    constants = re._constants
+    op, value = item
+    if op is constants.LITERAL:
+        return {(_fold_char(value, fold), False)}
+    if op in (constants.AT, constants.ASSERT, constants.ASSERT_NOT):
+        return {("", False)}  # zero-width: a superset of beginnings is still right
+    if op is constants.IN:
+        chars = set()
+        for kind, member in value:
+            if kind is constants.LITERAL:
+                chars.add(_fold_char(member, fold))
+            elif kind is constants.RANGE and member[1] - member[0] < 64:
+                chars.update(_fold_char(code, fold) for code in range(member[0], member[1] + 1))
+            else:  # negated sets, categories (\\w, \\s ...), large ranges
+                return {("", True)}
+        return {(char, False) for char in chars}
+    if op is constants.SUBPATTERN:
+        _, add_flags, del_flags, body = value
+        if add_flags & re.IGNORECASE and not fold:  # (?i:...) in a case-sensitive table
+            return {("", True)}
+        # (?-i:...) in a case-insensitive table: its keys folded too are a superset, which is enough.
+        return _sequence_keys(list(body), fold)
+    if op is constants.BRANCH:
+        found: set[tuple[str, bool]] = set()
+        for branch in value[1]:
+            keys = _sequence_keys(list(branch), fold)
+            if keys is None:
+                return None
+            found |= keys
+        return found
+    if op in (constants.MAX_REPEAT, constants.MIN_REPEAT, getattr(constants, "POSSESSIVE_REPEAT", None)):
+        low, high, body = value
+        once = _sequence_keys(list(body), fold)
+        if once is None:
+            return None
+        if high != 1:  # more copies may follow the first: stop the key there
+            once = {(key, True) for key, _ in once}
+        return once | {("", False)} if low == 0 else once
+    return {("", True)}  # anything else (., back-references ...) ends the key
 
 
 class FirstCharAlternation:
@@ -121,14 +365,14 @@ class FirstCharAlternation:
 
 
 class AlternationMatch:
-    """A match of a ``FirstCharAlternation``: the ``re.Match`` methods used here, with ``lastgroup``
+    """A match of a ``KeyedAlternation`` or ``FirstCharAlternation``: the ``re.Match`` methods used here, with ``lastgroup``
     naming the pattern's index in its table (``p<i>``)."""
 
     __slots__ = ("match", "lastgroup")
 
-    def __init__(self, match: re.Match):
+    def __init__(self, match: re.Match, lastgroup: str | None = None):
         self.match = match
-        self.lastgroup = match.lastgroup.split("_", 1)[0]
+        self.lastgroup = lastgroup or match.lastgroup.split("_", 1)[0]
 
     def start(self) -> int:
         return self.match.start()
@@ -207,14 +451,7 @@ def literal_regex(literals: Iterable[str], flags: int = 0) -> re.Pattern:
     one place ("Guinea-Bissau" over "Guinea", "South Sudan" over "Sudan" does not arise: it starts
     earlier). Look the matched text up in a dict to know which entry it was.
     """
-    trie: dict = {}
-    for literal in sorted(set(literals)):
-        if not literal:
-            continue
-        node = trie
-        for char in literal:
-            node = node.setdefault(char, {})
-        node[""] = True
+    trie = _trie(literal for literal in literals if literal)
     body = _trie_to_regex(trie)
     if not body:
         return re.compile(r"(?!x)x")

@@ -1,0 +1,86 @@
+"""The keyed alternation gives exactly what the plain alternation gives, on every table and on ugly text."""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+
+from hkpolicy.resources import KeyedAlternation, compile_alternation, load_table, literal_regex
+from hkpolicy.text import sentence_spans
+
+TABLES = [("speech", re.IGNORECASE), ("target", re.IGNORECASE), ("stance_cues", re.IGNORECASE),
+          ("anaphora", 0), ("traps", 0), ("non_state", 0), ("non_state", re.IGNORECASE)]
+
+
+def plain(patterns, flags):
+    body = "|".join(f"(?P<p{i}>{pattern})" for i, pattern in enumerate(patterns))
+    return re.compile(rf"(?<!\w)(?:{body})(?!\w)", flags)
+
+
+def spans(matches):
+    return [(m.start(), m.end(), m.group(), m.lastgroup) for m in matches]
+
+
+@pytest.fixture(scope="module")
+def sentences(articles):
+    found = []
+    for text in articles["text"]:
+        found += [text[start:end] for start, end in sentence_spans(text)]
+    # Splices of two sentences put one table's phrases next to another's; case and Unicode folding.
+    rng = random.Random(7)
+    for _ in range(300):
+        first, second = rng.sample(found, 2)
+        cut_first, cut_second = rng.randrange(len(first) + 1), rng.randrange(len(second) + 1)
+        spliced = first[:cut_first] + second[cut_second:]
+        found.append(rng.choice([spliced, spliced.upper(), spliced.lower()]))
+    found += ["ſaid the SPOKESMAN", "İstanbul SAİD", "the KREMLIN", "σ ς Σ said", "", "  ", "-signed",
+              "Britain signed a joint statement condemning the threat to freedoms; China said it opposes it.",
+              "A 27-nation statement criticising Beijing, the threat to one country, two systems."]
+    return found
+
+
+@pytest.mark.parametrize("name,flags", TABLES)
+def test_keyed_alternation_equals_plain_alternation_on_every_table(sentences, name, flags):
+    patterns = load_table(name)["pattern"].tolist()
+    keyed, reference = KeyedAlternation(patterns, flags), plain(patterns, flags)
+    assert keyed.keyed  # the packaged tables all take the fast path
+    for sentence in sentences:
+        assert spans(keyed.finditer(sentence)) == spans(reference.finditer(sentence)), sentence
+
+
+def test_keyed_alternation_on_awkward_patterns():
+    """Patterns that begin with any word, inline flags, optional prefixes, repeats and prefixes of
+    one another, in an order where an earlier pattern must win over a longer later one."""
+    patterns = [r"\w+-nation statements?", r"(?-i:US)", r"U\.S\.", r"(?:firmly\s+)?oppos\w*", r"oppose the",
+                r"sai", r"said(?: that)?", r"s[a-c]{2,4}d", r"[xyz]+ ?ray", r"(?:to )?be? clear", r"the",
+                r"them", r"[^a]b", r"a(?=b)\w", r"(?i:we) said"]
+    rng = random.Random(11)
+    words = ["US", "us", "U.S.", "firmly", "opposed", "oppose", "the", "them", "said", "sad", "sabcd", "that",
+             "27-nation", "statement", "xyzz", "ray", "to", "be", "clear", "b", "ab", "We", "we", "-", ",", "."]
+    for flags in (0, re.IGNORECASE):
+        case_sensitive_patterns = patterns[:-1] if flags == 0 else patterns
+        keyed, reference = KeyedAlternation(case_sensitive_patterns, flags), plain(case_sensitive_patterns, flags)
+        for _ in range(2000):
+            text = "".join(rng.choice(words) + rng.choice([" ", "", "  ", "-"]) for _ in range(rng.randrange(12)))
+            assert spans(keyed.finditer(text)) == spans(reference.finditer(text)), (flags, text)
+
+
+def test_patterns_that_can_match_nothing_use_the_single_alternation():
+    keyed = KeyedAlternation([r"(?:the )?", "said"], re.IGNORECASE)
+    assert not keyed.keyed
+    assert spans(keyed.finditer("they said")) == spans(plain([r"(?:the )?", "said"], re.IGNORECASE).finditer("they said"))
+
+
+def test_compile_alternation_search_and_lastgroup():
+    matcher = compile_alternation(["Foreign Ministry", "Foreign Minister", "Minister"], re.IGNORECASE)
+    match = matcher.search("The foreign minister said")
+    assert (match.group(), match.lastgroup, match.span()) == ("foreign minister", "p1", (4, 20))
+    assert matcher.search("nothing here") is None
+
+
+def test_literal_regex_prefers_the_longest_entry():
+    regex = literal_regex(["Guinea", "Guinea-Bissau", "Papua New Guinea"])
+    assert [m.group() for m in regex.finditer("Guinea-Bissau, Papua New Guinea and Guinea.")] == \
+        ["Guinea-Bissau", "Papua New Guinea", "Guinea"]

@@ -11,7 +11,8 @@ Two articles are copies of each other when
   removed, whitespace folded), whatever the file format, outlet or headline; or
 * **near**: the Jaccard similarity of their sets of word shingles (runs of ``shingle_size`` = 5
   consecutive normalised words) is at least ``threshold`` (0.8; see ``find_duplicates`` for why). The
-  pairs worth comparing are found with seeded MinHash signatures and MinHashLSH (``datasketch``), so
+  pairs worth comparing are found with seeded MinHash signatures (``datasketch``) and locality-sensitive
+  hashing over bands of them (``_BandIndex``: sorted numpy arrays, 12 bytes per article and band), so
   the work grows with the number of articles, not with the number of pairs; a pair is confirmed on the
   MinHash estimate when that is clearly above the threshold, and on the exact shingle sets when it is
   close. Articles with fewer than ``shingle_size`` words have no shingles and only take part in exact
@@ -41,7 +42,7 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-from datasketch import MinHash, MinHashLSH
+from datasketch import MinHash
 
 from .ingest import MANIFEST_COLUMNS
 
@@ -142,7 +143,7 @@ def _identity(value):
 
 @lru_cache(maxsize=32)
 def _lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
-    """(bands, rows) for MinHashLSH: the most rows per band (fewest chance candidates) such that a pair
+    """(bands, rows) for the band index: the most rows per band (fewest chance candidates) such that a pair
     whose similarity equals ``threshold`` is still proposed with probability >= ``LSH_RECALL``.
 
     (datasketch's own choice balances misses and false candidates equally, which misses more than half
@@ -209,6 +210,130 @@ class _ShingleStore:
         self._file.close()
 
 
+PAIR_CHUNK = 65536  # candidate pairs whose estimates are computed at once
+
+
+@lru_cache(maxsize=8)
+def _minhash_template(num_perm: int, seed: int) -> MinHash:
+    return MinHash(num_perm=num_perm, seed=seed, hashfunc=_identity)
+
+
+def fingerprints(articles: pd.DataFrame, num_perm: int = 128, shingle_size: int = 5, seed: int = 1) -> dict[str, list]:
+    """What the duplicate index keeps of each article, computed from its text (in id order).
+
+    In: articles (``article``, ``text``; ``date``, ``outlet`` if present). Out: a dict of equal-length
+    lists: article, date, outlet, length (characters), key (16-byte hash of the normalised text, b"" when
+    it is empty), signature (MinHash values, uint32 array, or None with fewer than ``shingle_size``
+    words), shingles (sorted distinct shingle hashes, or None). Pure and picklable, so a streamed run
+    computes it in its worker processes and only the index itself lives in the main one.
+    """
+    found: dict[str, list] = {name: [] for name in ("article", "date", "outlet", "length", "key", "signature",
+                                                     "shingles")}
+    if articles is None or len(articles) == 0:
+        return found
+    if "article" not in articles.columns or "text" not in articles.columns:
+        raise ValueError("find_duplicates needs the columns 'article' and 'text'")
+    ids = _column(articles, "article")
+    dates, outlets = _column(articles, "date"), _column(articles, "outlet")
+    text_values = articles["text"].array
+    template = _minhash_template(num_perm, seed)
+    for i in sorted(range(len(ids)), key=ids.__getitem__):  # id order within a piece
+        value = text_values[i]
+        text = "" if value is None or (isinstance(value, float) and value != value) or value is pd.NA else str(value)
+        normalised = normalise_for_duplicates(text)
+        key = hashlib.blake2b(normalised.encode("utf-8"), digest_size=16).digest() if normalised else b""
+        signature = shingles = None
+        words = normalised.split()
+        if len(words) >= shingle_size:
+            hashes = _shingle_hashes(words, shingle_size)
+            minhash = template.copy()
+            minhash.update_batch(hashes.tolist())
+            signature, shingles = minhash.hashvalues.astype(np.uint32), np.unique(hashes)
+        for name, item in (("article", ids[i]), ("date", dates[i]), ("outlet", outlets[i]), ("length", len(text)),
+                           ("key", key), ("signature", signature), ("shingles", shingles)):
+            found[name].append(item)
+    return found
+
+
+class _BandIndex:
+    """LSH over MinHash signatures, kept compact: each band of ``rows`` values is hashed to 64 bits and
+    stored in sorted numpy runs (12 bytes per row and band, against kilobytes per row in a dict-based
+    index), merged as they grow (like a log-structured merge tree), so lookups stay logarithmic.
+
+    ``add(rows, signatures)`` stores new rows and returns the candidate pairs ``(new row, other row)``:
+    every pair, among the new rows and with the earlier ones, that shares at least one band.
+    """
+
+    def __init__(self, bands: int, rows: int):
+        self.bands, self.rows = bands, rows
+        self.runs: list[tuple[np.ndarray, np.ndarray]] = []  # (hashes, rows), each (bands, n), sorted per band
+
+    def band_hashes(self, signatures: np.ndarray) -> np.ndarray:
+        count = len(signatures)
+        values = signatures[:, :self.bands * self.rows].reshape(count, self.bands, self.rows).astype(np.uint64)
+        with np.errstate(over="ignore"):
+            combined = (values * _position_multipliers(self.rows)).sum(axis=2, dtype=np.uint64)
+            combined ^= combined >> np.uint64(33)
+            combined *= np.uint64(0xFF51AFD7ED558CCD)
+            combined ^= combined >> np.uint64(33)
+        return combined.T.copy()  # (bands, count)
+
+    def add(self, new_rows: np.ndarray, signatures: np.ndarray) -> np.ndarray:
+        hashes = self.band_hashes(signatures)
+        order = np.argsort(hashes, axis=1, kind="stable")
+        run = (np.take_along_axis(hashes, order, axis=1), new_rows[order].astype(np.int64))
+        pairs = [self._pairs_within(*run)]
+        for old_hashes, old_rows in self.runs:
+            pairs.append(self._pairs_between(hashes, new_rows, old_hashes, old_rows))
+        self.runs.append(run)
+        while len(self.runs) > 1 and self.runs[-1][0].shape[1] * 2 >= self.runs[-2][0].shape[1]:
+            (hashes_b, rows_b), (hashes_a, rows_a) = self.runs.pop(), self.runs.pop()
+            merged_hashes, merged_rows = np.concatenate([hashes_a, hashes_b], axis=1), np.concatenate([rows_a, rows_b], axis=1)
+            order = np.argsort(merged_hashes, axis=1, kind="stable")
+            self.runs.append((np.take_along_axis(merged_hashes, order, axis=1),
+                              np.take_along_axis(merged_rows, order, axis=1)))
+        found = np.concatenate(pairs)
+        if found.size == 0:
+            return found.reshape(0, 2)
+        # (newer, older) once each, in a fixed order.
+        found = np.stack([found.max(axis=1), found.min(axis=1)], axis=1)
+        return np.unique(found, axis=0)
+
+    @staticmethod
+    def _pairs_within(sorted_hashes: np.ndarray, sorted_rows: np.ndarray) -> np.ndarray:
+        """Pairs of rows of one run that share a band."""
+        pairs = []
+        for band_hashes, band_rows in zip(sorted_hashes, sorted_rows):
+            same = np.flatnonzero(band_hashes[1:] == band_hashes[:-1])
+            if same.size == 0:
+                continue
+            # Runs of equal hashes: every pair inside each run.
+            starts = np.flatnonzero(np.r_[True, band_hashes[1:] != band_hashes[:-1]])
+            lengths = np.diff(np.r_[starts, len(band_hashes)])
+            for start, length in zip(starts[lengths > 1].tolist(), lengths[lengths > 1].tolist()):
+                members = band_rows[start:start + length]
+                first, second = np.triu_indices(length, k=1)
+                pairs.append(np.stack([members[first], members[second]], axis=1))
+        return np.concatenate(pairs) if pairs else np.empty((0, 2), dtype=np.int64)
+
+    @staticmethod
+    def _pairs_between(hashes: np.ndarray, rows: np.ndarray, old_hashes: np.ndarray,
+                       old_rows: np.ndarray) -> np.ndarray:
+        """Pairs (new row, old row) that share a band, the old rows being one sorted run."""
+        pairs = []
+        for band, band_hashes in enumerate(hashes):
+            low = np.searchsorted(old_hashes[band], band_hashes, side="left")
+            high = np.searchsorted(old_hashes[band], band_hashes, side="right")
+            counts = high - low
+            total = int(counts.sum())
+            if total == 0:
+                continue
+            which = np.repeat(np.arange(len(band_hashes)), counts)
+            offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+            pairs.append(np.stack([rows[which], old_rows[band][low[which] + offsets]], axis=1))
+        return np.concatenate(pairs) if pairs else np.empty((0, 2), dtype=np.int64)
+
+
 class DuplicateIndex:
     """Duplicate detection fed in pieces: ``add(articles)`` any number of times, then ``groups()``.
 
@@ -240,9 +365,8 @@ class DuplicateIndex:
         self.row_unit: list[int] = []
         self._signatures = np.empty((0, num_perm), dtype=np.uint32)
         self._parent: list[int] = []
-        bands, rows = _lsh_params(float(threshold), int(num_perm))
-        self._lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, params=(bands, rows))
-        self._template = MinHash(num_perm=num_perm, seed=seed, hashfunc=_identity)
+        self.seed = seed
+        self._bands = _BandIndex(*_lsh_params(float(threshold), int(num_perm)))
         # Estimates this far from the threshold decide on their own (4 standard errors of the estimate at
         # the threshold: a wrong call is about a 1-in-30,000 event); closer ones are settled on the exact sets.
         self._margin = max(4.0 * (threshold * (1.0 - threshold) / num_perm) ** 0.5, 1.0 / num_perm)
@@ -261,76 +385,83 @@ class DuplicateIndex:
 
         Ids must be unique across every piece. Texts are read one at a time and not kept.
         """
-        if articles is None or len(articles) == 0:
+        self.add_fingerprints(fingerprints(articles, num_perm=self.num_perm, shingle_size=self.shingle_size,
+                                           seed=self.seed))
+
+    def add_fingerprints(self, found: dict[str, list]) -> None:
+        """Index what ``fingerprints`` computed (possibly in another process) for a piece of the articles."""
+        ids = found["article"]
+        if not ids:
             return
-        if "article" not in articles.columns or "text" not in articles.columns:
-            raise ValueError("find_duplicates needs the columns 'article' and 'text'")
-        ids = _column(articles, "article")
         repeated = sorted({i for i in ids if i in self._seen} | set(pd.Series(ids)[pd.Series(ids).duplicated()]))
         if repeated:
             raise ValueError(f"article ids must be unique (the result is keyed by id); repeated: {repeated[:5]}")
-        dates, outlets = _column(articles, "date"), _column(articles, "outlet")
-        text_values = articles["text"].array
-        for i in sorted(range(len(ids)), key=ids.__getitem__):  # id order within a piece
-            value = text_values[i]
-            text = "" if value is None or (isinstance(value, float) and value != value) or value is pd.NA else str(value)
-            self._add_one(ids[i], dates[i], outlets[i], text)
+        new_rows = []
+        for article, date, outlet, length, key, signature, shingles in zip(
+                ids, found["date"], found["outlet"], found["length"], found["key"], found["signature"],
+                found["shingles"]):
+            row = self._add_one(article, date, outlet, length, key, signature, shingles)
+            if row >= 0:
+                new_rows.append(row)
+        self._link(np.asarray(new_rows, dtype=np.int64))
 
-    def _add_one(self, article: str, date: str, outlet: str, text: str) -> None:
+    def _add_one(self, article: str, date: str, outlet: str, length: int, key: bytes, signature, shingles) -> int:
+        """Record one article; returns its new signature row, or -1 (empty, exact copy, or too short)."""
         index = len(self.ids)
         self.ids.append(article)
         self._seen.add(article)
         self.dates.append(date)
         self.outlets.append(outlet)
-        self.lengths.append(len(text))
-        normalised = normalise_for_duplicates(text)
-        if not normalised:
+        self.lengths.append(length)
+        if not key:
             self.unit_of.append(-1)
-            return  # nothing to compare: an empty text is nobody's copy
-        key = hashlib.blake2b(normalised.encode("utf-8"), digest_size=16).digest()
+            return -1  # nothing to compare: an empty text is nobody's copy
         unit = self._unit_by_key.get(key)
         if unit is not None:
             self.unit_members[unit].append(index)
             self.unit_of.append(unit)
-            return
+            return -1
         unit = len(self.unit_members)
         self._unit_by_key[key] = unit
         self.unit_members.append([index])
         self.unit_of.append(unit)
-        words = normalised.split()
-        if len(words) < self.shingle_size:
+        if signature is None:
             self.unit_row.append(-1)
-            return
-        hashes = _shingle_hashes(words, self.shingle_size)
-        minhash = self._template.copy()
-        minhash.update_batch(hashes.tolist())
+            return -1
         row = len(self.row_unit)
         if row == len(self._signatures):
             grown = np.empty((max(64, 2 * row), self.num_perm), dtype=np.uint32)
             grown[:row] = self._signatures[:row]
             self._signatures = grown
-        signatures = self._signatures
-        signatures[row] = minhash.hashvalues
-        self._shingles.append(np.unique(hashes))
+        self._signatures[row] = signature
+        self._shingles.append(shingles)
         self.unit_row.append(row)
         self.row_unit.append(unit)
         self._parent.append(row)
-        # Near pairs: LSH candidates among the units seen so far, confirmed on their similarity.
-        threshold, margin = self.threshold, self._margin
-        candidates = self._lsh.query(minhash)
-        if candidates:
-            candidates = np.sort(np.fromiter(candidates, dtype=np.int64, count=len(candidates)))
-            estimates = np.count_nonzero(signatures[candidates] == signatures[row], axis=1) / self.num_perm
-            root = _find(self._parent, row)
-            for other, estimate in zip(candidates.tolist(), estimates.tolist()):
-                if estimate < threshold - margin:
-                    continue
-                other_root = _find(self._parent, other)
+        return row
+
+    def _link(self, rows: np.ndarray) -> None:
+        """Connect new signature rows to the rows they copy (earlier ones, and each other).
+
+        Candidates are the pairs that share a band (``_BandIndex``); a candidate is confirmed on its
+        MinHash estimate when that is clearly above the threshold, and on the exact shingle sets when close.
+        """
+        if rows.size == 0:
+            return
+        pairs = self._bands.add(rows, self._signatures[rows])
+        if pairs.size == 0:
+            return
+        threshold, margin, signatures = self.threshold, self._margin, self._signatures
+        for start in range(0, len(pairs), PAIR_CHUNK):  # bounded memory for the estimates
+            chunk = pairs[start:start + PAIR_CHUNK]
+            estimates = np.count_nonzero(signatures[chunk[:, 0]] == signatures[chunk[:, 1]], axis=1) / self.num_perm
+            keep = estimates >= threshold - margin
+            for (row, other), estimate in zip(chunk[keep].tolist(), estimates[keep].tolist()):
+                root, other_root = _find(self._parent, row), _find(self._parent, other)
                 if other_root == root:
                     continue  # already in the group: this pair changes nothing
                 if estimate >= threshold + margin or self.exact_jaccard(row, other) >= threshold:
-                    self._parent[other_root] = root
-        self._lsh.insert(row, minhash, check_duplication=False)
+                    self._parent[max(root, other_root)] = min(root, other_root)
 
     def groups(self) -> list[list[int]]:
         """Groups of two or more copies (article positions in the order added), representative first."""
@@ -422,7 +553,7 @@ def find_duplicates(articles: pd.DataFrame, threshold: float = DEFAULT_THRESHOLD
         seed          seed of the MinHash permutations (same seed, same result).
 
     How: each distinct text gets a MinHash signature of its shingles (``MinHash.update_batch``,
-    seeded); MinHashLSH proposes candidate pairs (bands chosen so that a pair right at the threshold is
+    seeded); the band index (LSH) proposes candidate pairs (bands chosen so that a pair right at the threshold is
     proposed 99% of the time); a candidate is confirmed when its estimated similarity is clearly (by 4
     standard errors, 0.14 with 128 permutations) above the threshold, rejected when clearly below, and
     otherwise decided on the exact Jaccard of the two shingle sets. There is no all-pairs comparison:

@@ -116,11 +116,7 @@ def scan_corpus(path: str | Path, columns: dict[str, str] | None = None, progres
 
     Raises ``CorpusError`` when ``path`` does not exist. Everything else becomes a record.
     """
-    root = Path(path)
-    if not root.exists():
-        raise CorpusError(f"corpus folder not found: {root}")
-    files = corpus_files(root)
-    base = root.parent if root.is_file() else root
+    root, base, files = corpus_layout(path)
     iterator = files
     if progress:
         from tqdm import tqdm
@@ -128,11 +124,34 @@ def scan_corpus(path: str | Path, columns: dict[str, str] | None = None, progres
         iterator = tqdm(files, desc="ingest", unit="file", disable=len(files) < 50)
     provenance = read_provenance(base)
     for file in iterator:
+        yield from read_files([file], base, columns=columns, provenance=provenance)
+
+
+def corpus_layout(path: str | Path) -> tuple[Path, Path, list[Path]]:
+    """``(root, base, files)``: the corpus path, the folder ids are relative to, and its files in order.
+
+    Raises ``CorpusError`` when ``path`` does not exist."""
+    root = Path(path)
+    if not root.exists():
+        raise CorpusError(f"corpus folder not found: {root}")
+    return root, (root.parent if root.is_file() else root), corpus_files(root)
+
+
+def read_files(files: list[Path | str], base: Path | str, columns: dict[str, str] | None = None,
+               provenance: dict[str, dict] | None = None) -> list[dict]:
+    """The records of some of a corpus's files (``base``: the corpus folder; relative paths are taken
+    from it), with ``PROVENANCE.csv`` rows (``read_provenance``) applied. What an engine's worker runs."""
+    base = Path(base)
+    provenance = provenance or {}
+    records = []
+    for file in files:
+        file = Path(file) if Path(file).is_absolute() else base / file
         for record in read_file(file, base, columns=columns):
             known = provenance.get(record["source_file"])
             if known and record["status"] == "ok":
                 _apply_provenance(record, known)
-            yield record
+            records.append(record)
+    return records
 
 
 def read_provenance(root: Path) -> dict[str, dict]:

@@ -78,7 +78,7 @@ def compile_alternation(patterns: Iterable[str], flags: int = 0, word_bounded: b
 
 # How many leading characters of a match key the look-up. Three tell "said" from "sanctions" and
 # "suspend"; more would multiply the keys of patterns that begin with a character class.
-KEY_LENGTH = 3
+KEY_LENGTH = 12
 # Where a pattern's possible beginnings would be more than this many strings, its keys stop short.
 MAX_KEYS_PER_PATTERN = 256
 

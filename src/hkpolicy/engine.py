@@ -22,9 +22,12 @@ import pandas as pd
 T = TypeVar("T")
 
 
-def batches(articles: pd.DataFrame, batch_size: int) -> list[pd.DataFrame]:
-    """Consecutive slices of ``batch_size`` rows."""
-    return [articles.iloc[i:i + batch_size] for i in range(0, len(articles), max(1, batch_size))]
+def batches(items, batch_size: int) -> list:
+    """Consecutive slices of ``batch_size`` rows of a DataFrame (or items of a list)."""
+    step = max(1, batch_size)
+    if isinstance(items, pd.DataFrame):
+        return [items.iloc[i:i + step] for i in range(0, len(items), step)]
+    return [items[i:i + step] for i in range(0, len(items), step)]
 
 
 def map_batches(func: Callable[[pd.DataFrame], T], articles: pd.DataFrame, engine: str = "local",
@@ -107,9 +110,10 @@ class Engine:
             self._cluster.close()
             self._cluster = None
 
-    def submit(self, func: Callable[[pd.DataFrame], T], articles: pd.DataFrame,
+    def submit(self, func: Callable[[pd.DataFrame], T], articles: pd.DataFrame | list,
                batch_size: int = 64) -> Callable[[], list[T]]:
-        """Start ``func`` on every batch of ``articles``; returns a function giving the results in batch order."""
+        """Start ``func`` on every batch of ``articles`` (a DataFrame's rows or a list's items, e.g. the
+        files a worker reads itself); returns a function giving the results in batch order."""
         parts = batches(articles, batch_size)
         if not parts:
             return list

@@ -124,7 +124,7 @@ def scan_corpus(path: str | Path, columns: dict[str, str] | None = None, progres
         iterator = tqdm(files, desc="ingest", unit="file", disable=len(files) < 50)
     provenance = read_provenance(base)
     for file in iterator:
-        yield from read_files([file], base, columns=columns, provenance=provenance)
+        yield from read_files([file.relative_to(base).as_posix()], base, columns=columns, provenance=provenance)
 
 
 def corpus_layout(path: str | Path) -> tuple[Path, Path, list[Path]]:
@@ -137,16 +137,15 @@ def corpus_layout(path: str | Path) -> tuple[Path, Path, list[Path]]:
     return root, (root.parent if root.is_file() else root), corpus_files(root)
 
 
-def read_files(files: list[Path | str], base: Path | str, columns: dict[str, str] | None = None,
+def read_files(names: list[str], base: Path | str, columns: dict[str, str] | None = None,
                provenance: dict[str, dict] | None = None) -> list[dict]:
-    """The records of some of a corpus's files (``base``: the corpus folder; relative paths are taken
-    from it), with ``PROVENANCE.csv`` rows (``read_provenance``) applied. What an engine's worker runs."""
+    """The records of some of a corpus's files, given by their paths relative to ``base`` (the corpus
+    folder), with ``PROVENANCE.csv`` rows (``read_provenance``) applied. What an engine's worker runs."""
     base = Path(base)
     provenance = provenance or {}
     records = []
-    for file in files:
-        file = Path(file) if Path(file).is_absolute() else base / file
-        for record in read_file(file, base, columns=columns):
+    for name in names:
+        for record in read_file(base / name, base, columns=columns):
             known = provenance.get(record["source_file"])
             if known and record["status"] == "ok":
                 _apply_provenance(record, known)

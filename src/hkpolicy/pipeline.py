@@ -13,25 +13,33 @@
 The per-article step (``analyse_articles``: claims, stance, tone) is what an engine maps over batches of
 articles; nothing in it knows which engine runs it.
 
-Streaming (memory flat in corpus size)
---------------------------------------
-``run_study`` never holds the corpus: it reads ``ingest.scan_corpus`` lazily in chunks of whole files
-(``chunk_size`` records, by default ``batch_size * workers * 4``), and for each chunk
+Streaming (memory flat in corpus size, every core busy)
+-------------------------------------------------------
+``run_study`` never holds the corpus. It lists the files, and hands them, in chunks of ``chunk_size``
+files (by default ``batch_size * workers * 4``) split into batches of ``batch_size`` files, to the
+engine. Each worker runs ``process_files`` on its batch: it reads and cleans the files itself, analyses
+the articles, builds their article-nation cells, and computes what the duplicate index needs of each
+text (``duplicates.fingerprints``), so reading, cleaning and analysis all run on every core. The main
+process, for each chunk (the next chunk is being processed meanwhile),
 
-* appends its manifest and article rows (text included) to temporary CSVs,
-* adds its articles to a ``duplicates.DuplicateIndex`` (which keeps signatures and a little metadata per
-  article, never texts),
-* has the engine analyse all its articles (the next chunk is read meanwhile) and appends their claims,
-  voices and article-nation cells to temporary CSVs; kept in memory are only, per cell, the few fields the
-  nation table needs, and per voting claim a 64-bit hash of its statement key.
+* appends the manifest, articles (text included), claims, voices and cells to temporary CSVs,
+* adds the fingerprints to a ``duplicates.DuplicateIndex`` (signatures and a little metadata per article,
+  never texts; shingle sets on disk),
+* keeps, per article-nation cell, only its numbers (article ordinal, nation, stance, score, counts), and per
+  voting claim a 64-bit hash of its statement key: a few dozen bytes per article.
 
 Duplicates are only known once everything is read, so every article is analysed, duplicates included,
 and at the end the duplicates' claims, voices and cells are dropped (unless ``keep_duplicates``); the
 temporary tables are then copied, chunk by chunk, into the final CSVs with the duplicate columns filled
-in. Files are scanned in sorted path order and each chunk is sorted, so the rows come out in the
-documented order without a global sort; if article ids of successive files are ever not in that order
-(possible only with unusual file names, e.g. ``a.csv`` and ``a.csv!.txt``), the affected table is sorted
-in memory instead. The outputs are byte-identical to sorting whole tables.
+in, and the nation table is computed from the kept numbers, with the evidence of its strongest cells
+read back while the cells are copied. Files are processed in sorted path order and each chunk is sorted,
+so the rows come out in the documented order without a global sort; if article ids of successive files
+are ever not in that order (possible only with unusual file names, e.g. ``a.csv`` and ``a.csv!.txt``),
+the affected table is sorted in memory instead. The outputs are byte-identical to sorting whole tables,
+whatever the engine, chunk size or batch size.
+
+With ``--engine dask --scheduler ADDRESS`` the workers read the files themselves: the corpus folder must
+be at the same path on them (a shared file system).
 """
 
 from __future__ import annotations
@@ -39,12 +47,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .actors import nation_names
 from .claims import extract_claims_and_voices
 from .engine import Engine, map_batches  # noqa: F401  (map_batches: for callers mapping their own batches)
-from .ingest import ARTICLE_COLUMNS, MANIFEST_COLUMNS, records_to_frames, scan_corpus
+from .ingest import (ARTICLE_COLUMNS, MANIFEST_COLUMNS, corpus_layout, read_files, read_provenance,
+                     records_to_frames)
 from .io import write_table
 from .stance import score_stance
 from .tables import by_article, by_nation
@@ -92,19 +102,6 @@ VOICE_SORT = ["article", "sentence_id", "actor"]
 CELL_SORT = ["article", "nation"]
 # What the nation table needs of each article-nation cell (the evidence cut to its first sentence).
 SLIM_CELL_COLUMNS = ["article", "nation", "name", "stance", "score", "n_claims", "n_statements", "evidence"]
-
-
-def _file_chunks(records, size: int):
-    """Lists of records of whole files, each at least ``size`` records long (but the last)."""
-    chunk, current = [], None
-    for record in records:
-        if len(chunk) >= size and record["source_file"] != current:
-            yield chunk
-            chunk = []
-        chunk.append(record)
-        current = record["source_file"]
-    if chunk:
-        yield chunk
 
 
 class _Spool:
@@ -174,31 +171,120 @@ def _statement_hashes(claims: pd.DataFrame) -> pd.DataFrame:
                          "key": pd.array(keys, dtype="int64")})
 
 
+def process_files(items: list[tuple[str, dict | None]], base: str, columns: dict[str, str] | None = None,
+                  method: str = "default") -> dict[str, object]:
+    """What a worker does with a batch of files: read, clean, analyse, tabulate, fingerprint.
+
+    In: ``items``, (path relative to ``base``, its ``PROVENANCE.csv`` row or None) per file; ``base``, the
+    corpus folder. Out: a dict of the batch's ``manifest``, ``articles``, ``claims`` (scored),
+    ``voices``, ``cells`` (``tables.by_article``), ``statements`` (``_statement_hashes``) and
+    ``fingerprints`` (``duplicates.fingerprints``).
+    """
+    from .duplicates import fingerprints
+
+    files = [name for name, _ in items]
+    provenance = {name: row for name, row in items if row}
+    articles, manifest = records_to_frames(read_files(files, base, columns=columns, provenance=provenance))
+    claims, voices = analyse_articles(articles[["article", "date", "text"]], method=method)
+    return {"manifest": manifest, "articles": articles, "claims": claims, "voices": voices,
+            "cells": by_article(claims, names=nation_names()), "statements": _statement_hashes(claims),
+            "fingerprints": fingerprints(articles)}
+
+
+STANCE_CODES = {"": 0, "oppose": 1, "support": 2, "neutral": 3}
+
+
+class _NationTally:
+    """What the nation table needs of every article-nation cell, as numbers (a few dozen bytes per cell):
+    article ordinal, nation, stance, score, claim and statement counts; and per voting claim the
+    statement-key hash. The evidence of the few strongest cells is read back from the cells table."""
+
+    def __init__(self):
+        self.nations: dict[str, int] = {}
+        self.cells: list[dict[str, np.ndarray]] = []
+        self.votes: list[dict[str, np.ndarray]] = []
+
+    def _codes(self, values) -> np.ndarray:
+        return np.array([self.nations.setdefault(value, len(self.nations)) for value in values], dtype=np.int32)
+
+    def add(self, cells: pd.DataFrame, statements: pd.DataFrame, ordinal: dict[str, int]) -> None:
+        self.cells.append({
+            "ordinal": np.array([ordinal[a] for a in cells["article"]], dtype=np.int64),
+            "nation": self._codes(cells["nation"]),
+            "stance": np.array([STANCE_CODES[s] for s in cells["stance"]], dtype=np.int8),
+            "score": cells["score"].to_numpy(dtype=float),
+            "n_claims": cells["n_claims"].to_numpy(dtype=np.int64),
+            "n_statements": cells["n_statements"].to_numpy(dtype=np.int64)})
+        self.votes.append({"ordinal": np.array([ordinal[a] for a in statements["article"]], dtype=np.int64),
+                           "nation": self._codes(statements["nation"]),
+                           "key": statements["key"].to_numpy(dtype=np.int64)})
+
+    @staticmethod
+    def _joined(parts: list[dict[str, np.ndarray]], names: list[str]) -> dict[str, np.ndarray]:
+        return {name: np.concatenate([part[name] for part in parts]) if parts else np.empty(0) for name in names}
+
+    def table(self, ids: list[str], excluded: set[int], names: dict[str, str]) -> pd.DataFrame:
+        """The kept cells as an article table (``SLIM_CELL_COLUMNS``; evidence still empty), sorted."""
+        cells = self._joined(self.cells, ["ordinal", "nation", "stance", "score", "n_claims", "n_statements"])
+        keep = ~np.isin(cells["ordinal"], np.fromiter(excluded, dtype=np.int64, count=len(excluded)))
+        nation_of = np.array(list(self.nations), dtype=object)
+        stance_of = np.array(list(STANCE_CODES), dtype=object)
+        nations = nation_of[cells["nation"][keep].astype(np.int64)] if len(nation_of) else np.empty(0, dtype=object)
+        table = pd.DataFrame({
+            "article": [ids[i] for i in cells["ordinal"][keep].astype(np.int64).tolist()],
+            "nation": nations, "name": [names.get(n, n) for n in nations],
+            "stance": stance_of[cells["stance"][keep].astype(np.int64)],
+            "score": cells["score"][keep].astype(float), "n_claims": cells["n_claims"][keep].astype(np.int64),
+            "n_statements": cells["n_statements"][keep].astype(np.int64), "evidence": ""},
+            columns=SLIM_CELL_COLUMNS)
+        return table.sort_values(CELL_SORT, kind="stable").reset_index(drop=True)
+
+    def statements(self, excluded: set[int]) -> dict[str, int]:
+        """{nation: distinct statement keys} over the kept articles."""
+        votes = self._joined(self.votes, ["ordinal", "nation", "key"])
+        if len(votes["key"]) == 0:
+            return {}
+        keep = ~np.isin(votes["ordinal"], np.fromiter(excluded, dtype=np.int64, count=len(excluded)))
+        frame = pd.DataFrame({"nation": votes["nation"][keep].astype(np.int64), "key": votes["key"][keep]})
+        distinct = frame.drop_duplicates().groupby("nation").size()
+        nation_of = list(self.nations)
+        return {nation_of[code]: int(count) for code, count in distinct.items()}
+
+
 def run_study(raw: str | Path, out: str | Path, columns: dict[str, str] | None = None, keep_duplicates: bool = False,
               engine: str = "local", scheduler: str | None = None, workers: int | None = None,
-              parquet: bool = False, progress: bool = True, batch_size: int = 64,
+              parquet: bool = False, progress: bool = True, batch_size: int = 16,
               chunk_size: int | None = None) -> str:
     """Run every step on the corpus at ``raw`` and write the tables into ``out``; returns a summary.
 
-    Streams the corpus (see the module's docstring): ``chunk_size`` records are read, analysed and written
-    at a time (default ``batch_size * workers * 4``); the outputs do not depend on it or on the engine.
+    Streams the corpus (see the module's docstring): ``chunk_size`` files are read, analysed and written at
+    a time (default ``batch_size * workers * 4``), in batches of ``batch_size`` files per task; the
+    outputs do not depend on either, or on the engine.
     """
     import tempfile
+    from functools import partial
 
     from .duplicates import DuplicateIndex, _reason
+    from .tables import strongest_cells
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    _, base, files = corpus_layout(raw)
+    provenance = read_provenance(base)
+    items = [(name, provenance.get(name)) for name in (file.relative_to(base).as_posix() for file in files)]
+    del files
     n_workers = workers or os.cpu_count() or 1
     chunk_size = chunk_size or batch_size * n_workers * 4
     names = nation_names()
-    empty_claims, empty_voices = analyse_articles(pd.DataFrame({"article": [], "date": [], "text": []}, dtype=str))
+    empty = process_files([], str(base))
     index = DuplicateIndex()
-    cells_kept: list[pd.DataFrame] = []
-    statements: list[pd.DataFrame] = []
+    tally = _NationTally()
     status_counts: dict[str, int] = {}
-    n_articles = 0
+    task = partial(process_files, base=str(base), columns=columns)
 
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(items), desc="read and analyse", unit="file", disable=not progress or len(items) < 50)
     warm_up()  # compile dictionaries once, before worker processes are forked
     with tempfile.TemporaryDirectory(dir=out, prefix=".run-") as scratch, \
             Engine(engine, scheduler=scheduler, workers=workers) as runner:
@@ -206,46 +292,46 @@ def run_study(raw: str | Path, out: str | Path, columns: dict[str, str] | None =
         spools = {
             "manifest": _Spool(scratch / "manifest.csv", MANIFEST_COLUMNS, ["source_file", "article"]),
             "articles": _Spool(scratch / "articles.csv", ARTICLE_COLUMNS, ["article"]),
-            "claims": _Spool(scratch / "claims.csv", list(empty_claims.columns), CLAIM_SORT),
-            "voices": _Spool(scratch / "voices.csv", list(empty_voices.columns), VOICE_SORT),
-            "cells": _Spool(scratch / "cells.csv", list(by_article(empty_claims).columns), CELL_SORT),
+            "claims": _Spool(scratch / "claims.csv", list(empty["claims"].columns), CLAIM_SORT),
+            "voices": _Spool(scratch / "voices.csv", list(empty["voices"].columns), VOICE_SORT),
+            "cells": _Spool(scratch / "cells.csv", list(empty["cells"].columns), CELL_SORT),
         }
 
-        def collect(pending) -> None:
-            results = pending()
-            claims = pd.concat([claims for claims, _ in results], ignore_index=True) if results else empty_claims
-            voices = pd.concat([voices for _, voices in results], ignore_index=True) if results else empty_voices
-            spools["claims"].append(claims)
-            spools["voices"].append(voices)
-            cells = by_article(claims, names=names)
-            spools["cells"].append(cells)
-            slim = cells[SLIM_CELL_COLUMNS].copy()
-            slim["evidence"] = slim["evidence"].str.split(" | ", regex=False).str[0]
-            cells_kept.append(slim)
-            statements.append(_statement_hashes(claims))
+        def collect(pending, n_files: int) -> None:
+            results = pending() or [empty]
+            # Empty batches (a folder of skipped files) are left out: their untyped columns would turn the
+            # chunk's numbers into text.
+            tables = {name: pd.concat([result[name] for result in results if len(result[name])] or [empty[name]],
+                                      ignore_index=True)
+                      for name in ("manifest", "articles", "claims", "voices", "cells", "statements")}
+            for state, count in tables["manifest"]["status"].value_counts().items():
+                status_counts[state] = status_counts.get(state, 0) + int(count)
+            for name in spools:
+                spools[name].append(tables[name])
+            first = len(index)
+            for result in results:
+                index.add_fingerprints(result["fingerprints"])
+            ordinal = {article: first + i for i, article in enumerate(index.ids[first:])}
+            tally.add(tables["cells"], tables["statements"], ordinal)
+            bar.update(n_files)
+            bar.set_postfix(articles=len(index), refresh=False)
 
         pending = None
-        for records in _file_chunks(scan_corpus(raw, columns=columns, progress=progress), chunk_size):
-            articles, manifest = records_to_frames(records)
-            del records
-            for state, count in manifest["status"].value_counts().items():
-                status_counts[state] = status_counts.get(state, 0) + int(count)
-            spools["manifest"].append(manifest)
-            spools["articles"].append(articles)
-            index.add(articles)
-            n_articles += len(articles)
-            submitted = runner.submit(_analyse_batch, articles[["article", "date", "text"]], batch_size=batch_size)
-            del articles
+        for start in range(0, len(items), chunk_size):
+            chunk = items[start:start + chunk_size]
+            submitted = (runner.submit(task, chunk, batch_size=batch_size), len(chunk))
             if pending is not None:
-                collect(pending)  # the previous chunk's results, read while this chunk was analysed
+                collect(*pending)  # the previous chunk's results, gathered while this chunk is processed
             pending = submitted
         if pending is not None:
-            collect(pending)
+            collect(*pending)
+        bar.close()
 
         # Duplicates, now that every article has been seen.
         found = index.duplicates()
         copies = index.copy_outlets()
         index.close()
+        ids = index.ids
         representative_of = dict(zip(found["article"], found["duplicate_of"]))
         reasons = {row.article: _reason(row.kind, row.duplicate_of, float(row.similarity))
                    for row in found.itertuples()}
@@ -283,18 +369,30 @@ def run_study(raw: str | Path, out: str | Path, columns: dict[str, str] | None =
             n_voting += int((piece["stance"] != "").sum())
             return piece
 
+        # The nation table's numbers are all in memory; its evidence is read while the cells are copied.
+        excluded_ordinals = {i for i, article in enumerate(ids) if article in excluded}
+        cells = tally.table(ids, excluded_ordinals, names)
+        wanted = {(row.article, row.nation): i for i, row in enumerate(strongest_cells(cells).itertuples())
+                  } if len(cells) else {}
+        evidence: dict[tuple[str, str], str] = {}
+
+        def copy_cells(piece: pd.DataFrame) -> pd.DataFrame:
+            piece = keep(piece)
+            for article, nation, text in zip(piece["article"], piece["nation"], piece["evidence"]):
+                if (article, nation) in wanted:
+                    evidence[(article, nation)] = text
+            return piece
+
         spools["manifest"].copy_to(out / "manifest.csv", mark_manifest)
         spools["articles"].copy_to(out / "articles.csv", mark_articles)
         counts["claims"] = spools["claims"].copy_to(out / "claims.csv", count_votes)
         spools["voices"].copy_to(out / "voices.csv", keep)
-        counts["cells"] = spools["cells"].copy_to(out / "stance_by_article.csv", keep)
+        counts["cells"] = spools["cells"].copy_to(out / "stance_by_article.csv", copy_cells)
 
-    cells = pd.concat(cells_kept, ignore_index=True) if cells_kept else by_article(empty_claims)[SLIM_CELL_COLUMNS]
-    cells = keep(cells.sort_values(CELL_SORT, kind="stable"))
-    votes = pd.concat(statements, ignore_index=True) if statements else _statement_hashes(empty_claims)
-    votes = keep(votes)
-    distinct = votes.drop_duplicates(["nation", "key"]).groupby("nation").size()
-    nation_table = by_nation(cells, names=names, statements={str(k): int(v) for k, v in distinct.items()})
+    if wanted:
+        cells["evidence"] = [evidence.get((article, nation), "").split(" | ")[0] if (article, nation) in wanted else ""
+                             for article, nation in zip(cells["article"], cells["nation"])]
+    nation_table = by_nation(cells, names=names, statements=tally.statements(excluded_ordinals))
     write_table(nation_table, out / "stance_by_nation.csv")
     if parquet:  # from the written CSVs (each read whole: Parquet output is not streamed)
         from .io import read_table
@@ -304,7 +402,7 @@ def run_study(raw: str | Path, out: str | Path, columns: dict[str, str] | None =
 
     n_inputs = sum(status_counts.values())
     status = ", ".join(f"{count} {state}" for state, count in sorted(status_counts.items()) if count)
-    n_analysed = n_articles - len(excluded)
+    n_analysed = len(ids) - len(excluded)
     return (f"{n_inputs} inputs ({status}); {n_analysed} articles analysed; {counts['claims']} claims "
             f"({n_voting} with a stance); {counts['cells']} article-nation cells; "
             f"{len(nation_table)} nations -> {out}")

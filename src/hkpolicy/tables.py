@@ -113,6 +113,17 @@ def bootstrap_interval(values: np.ndarray, samples: int = BOOTSTRAP_SAMPLES,
     return round(float(low), 4), round(float(high), 4)
 
 
+NATION_EVIDENCE_CELLS = 3
+
+
+def strongest_cells(article_table: pd.DataFrame) -> pd.DataFrame:
+    """The cells whose evidence a nation's row quotes: per nation, the ``NATION_EVIDENCE_CELLS`` cells
+    with the largest absolute score (the smaller article id first on ties)."""
+    ranked = article_table.assign(strength=article_table["score"].abs()).sort_values(
+        ["nation", "strength", "article"], ascending=[True, False, True], kind="stable")
+    return ranked.groupby("nation", sort=False).head(NATION_EVIDENCE_CELLS)
+
+
 def by_nation(article_table: pd.DataFrame, names: dict[str, str] | None = None,
               claims: pd.DataFrame | None = None, duplicates: set[str] | None = None,
               statements: dict[str, int] | None = None) -> pd.DataFrame:
@@ -135,8 +146,7 @@ def by_nation(article_table: pd.DataFrame, names: dict[str, str] | None = None,
         low, high = bootstrap_interval(scores)
         mean = float(scores.mean())
         n_polar = int(counts.get("oppose", 0) + counts.get("support", 0))
-        strongest = group.assign(strength=group["score"].abs()).sort_values(
-            ["strength", "article"], ascending=[False, True], kind="stable").head(3)
+        strongest = strongest_cells(group)
         evidence = " | ".join(f"[{row.article}] {row.evidence.split(' | ')[0]}" for row in strongest.itertuples())
         rows.append({
             "nation": nation, "name": names.get(nation, group["name"].iloc[0]),

@@ -1,8 +1,10 @@
 """Benchmark (a script, not a test): the streamed run at scale, per engine, beside the naive VADER pipeline.
 
-For each size (default 2k, 20k and 100k articles) builds a corpus from data/raw/'s articles: each copy under
-a new name, with a few words changed (seeded), so that the copies are near-duplicates rather than all exact
-ones. Then, each in a fresh subprocess, on the same corpus in the same run:
+For each size (default 2k, 20k and 100k articles) builds a corpus from data/raw/'s articles (``build_corpus``,
+seeded): every article a new mix of their paragraphs with about one word in twelve reworded, so that
+articles are distinct and sentences new (as in a real corpus: nothing is answered from a cache), with ~8%
+near copies and ~2% exact copies of earlier articles for the duplicate index to find. Then, each in a
+fresh subprocess, on the same corpus in the same run:
 
     local   ``run_study(engine="local")``: process pool over all cores, corpus streamed in chunks
     dask    ``run_study(engine="dask")``: a LocalCluster with one single-threaded worker process per core
@@ -34,24 +36,55 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT / "data" / "raw"
-REPLACEMENTS = ["officials", "Beijing", "statement", "legislation", "territory", "government", "citizens",
-                "critics", "measures", "freedoms", "ministers", "reporters"]
-_WORD = re.compile(r"(?<![\w\"'])[A-Za-z]{5,}(?![\w\"'])")
+_WORD = re.compile(r"(?<![\w\"'’])[a-z]{4,}(?![\w\"'’])")
+NEAR_SHARE, EXACT_SHARE = 0.08, 0.02  # of the articles: near copies and exact copies of an earlier one
+
+
+def _pool():
+    """(titles, paragraphs, vocabulary) of data/raw's articles, read with the package's own ingest."""
+    from hkpolicy.ingest import load_corpus
+
+    articles = load_corpus(RAW)
+    paragraphs = [p.strip() for text in articles["text"] for p in text.split("\n") if len(p.strip()) > 40]
+    vocabulary = sorted({word for p in paragraphs for word in _WORD.findall(p)})
+    return [t for t in articles["title"] if t], paragraphs, vocabulary
+
+
+def _reword(text: str, rng: random.Random, vocabulary: list[str], share: float) -> str:
+    """``text`` with a ``share`` of its lower-case words (4+ letters, outside quotes) replaced at random."""
+    spans = [m.span() for m in _WORD.finditer(text)]
+    for start, end in sorted(rng.sample(spans, max(1, int(len(spans) * share))) if spans else [], reverse=True):
+        text = text[:start] + rng.choice(vocabulary) + text[end:]
+    return text
+
+
+def _story(number: int, pool) -> str:
+    """Article ``number`` of the synthetic corpus: a headline and 6-12 paragraphs drawn from data/raw's
+    articles, each with about one word in twelve reworded (seeded by ``number``), so that its sentences
+    are new ones (no cache can help) while names, quotes and sentence structure stay real."""
+    titles, paragraphs, vocabulary = pool
+    rng = random.Random(number)
+    chosen = rng.sample(paragraphs, rng.randint(6, 12))
+    body = [_reword(p, rng, vocabulary, 1 / 12) for p in chosen]
+    return "\n\n".join([_reword(rng.choice(titles), rng, vocabulary, 0.2)] + body) + "\n"
 
 
 def build_corpus(folder: Path, n: int, seed: int = 2020) -> Path:
-    """``n`` article files: data/raw/'s articles round-robin under new names, each with 4 words replaced."""
-    sources = sorted(p for p in RAW.rglob("*") if p.suffix in {".txt", ".csv"} and p.name != "PROVENANCE.csv")
-    texts = [(source.name, source.read_text(encoding="utf-8")) for source in sources]
-    spans = [[m.span() for m in _WORD.finditer(text)] for _, text in texts]
+    """``n`` distinct-looking .txt articles (``_story``), of which ~8% near copies (3 words changed) and
+    ~2% exact copies of an earlier one, in folders of 1,000 files."""
+    pool = _pool()
     rng = random.Random(seed)
     for i in range(n):
-        k = i % len(texts)
-        name, text = texts[k]
-        # Replace 4 words of the copy (whole words, away from quotes, so a CSV export stays valid).
-        for start, end in sorted(rng.sample(spans[k], 4), reverse=True):
-            text = text[:start] + rng.choice(REPLACEMENTS) + text[end:]
-        target = folder / f"{i // 1000:03d}" / f"{i:06d}_{name}"
+        roll = rng.random()
+        if i and roll < NEAR_SHARE + EXACT_SHARE:
+            text = _story(rng.randrange(i), pool)
+            if roll < NEAR_SHARE:
+                words = [m.span() for m in _WORD.finditer(text)]
+                for start, end in sorted(rng.sample(words, 3), reverse=True):
+                    text = text[:start] + rng.choice(pool[2]) + text[end:]
+        else:
+            text = _story(i, pool)
+        target = folder / f"{i // 1000:03d}" / f"{i:06d}.txt"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
     return folder

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from hkpolicy.stance import score_stance, stance_rules, tone, tone_analyzer
+from hkpolicy.stance import score_stance, stance_rules, tone, tone_analyzer, vader_analyzer
 
 from .conftest import BLOOMBERG, LONDON
 
@@ -73,6 +73,19 @@ def test_tone_is_offline_vader_and_differs_from_stance():
     sentence = "China's foreign ministry called the sanctions gross interference in China's internal affairs."
     assert tone([sentence])[0] < -0.05      # negative tone ...
     assert rule_stance(sentence) == "support"  # ... supporting the law
+
+
+def test_quick_tone_equals_nltk_vader_on_every_sentence(articles):
+    """The pipeline's VADER (words split from punctuation directly) scores exactly as nltk's does."""
+    from hkpolicy.text import sentence_spans
+
+    quick, stock = tone_analyzer(), vader_analyzer()
+    sentences = [text[start:end] for text in articles["text"] for start, end in sentence_spans(text)]
+    sentences += ["GREAT!!! but... it's BAD?!?", "'bad' \"good\" ,nice. :) :( ;-) -- !?!?! kind of good",
+                  "Not bad, not bad at all!!", "\"Gross interference\", he said.", "", "a b c", "U.S.-led.", "??good??",
+                  "'tis good'", "good!?!? bad!!!! .bad ..bad -bad- \"\"bad\"\""]
+    for sentence in sentences:
+        assert quick.polarity_scores(sentence) == stock.polarity_scores(sentence), sentence
 
 
 def test_score_stance_columns_and_off_target_does_not_vote():

@@ -130,11 +130,11 @@ def naive_vader_by_article(articles: pd.DataFrame) -> pd.DataFrame:
     scores are averaged per (article, nation). Columns: article, nation, stance, score, n_sentences,
     evidence."""
     from .actors import actor_dictionary
-    from .stance import tone_analyzer
+    from .stance import vader_analyzer
     from .text import sentence_spans
 
     dictionary = actor_dictionary()
-    analyzer = tone_analyzer()
+    analyzer = vader_analyzer()
     rows = []
     for article, text in zip(articles["article"], articles["text"]):
         for start, end in sentence_spans(text):

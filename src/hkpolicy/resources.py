@@ -103,13 +103,13 @@ class KeyedAlternation:
         self.patterns = list(patterns)
         self.flags = flags
         self.fold = bool(flags & re.IGNORECASE)
-        self.full = FirstCharAlternation(self.patterns, flags)
+        self._full = None
         keys = [_pattern_keys(pattern, flags) for pattern in self.patterns]
         # A pattern that can match the empty string would need re.finditer's rules for empty matches.
         self.keyed = bool(self.patterns) and not any(found == NULLABLE for found in keys)
         if not self.keyed:
             return
-        self.compiled = [re.compile(rf"(?<!\w)(?:{pattern})(?!\w)", flags) for pattern in self.patterns]
+        self._compiled: list[re.Pattern | None] = [None] * len(self.patterns)  # compiled when first tried
         by_key: dict[str, set[int]] = {}
         for index, found in enumerate(keys):
             for key in found or ():
@@ -123,6 +123,22 @@ class KeyedAlternation:
         self.unkeyed = [index for index, found in enumerate(keys) if found is None]
         self.unkeyed_regex = FirstCharAlternation([self.patterns[i] for i in self.unkeyed], flags) \
             if self.unkeyed else None
+        # If each of them needs some literal text ("statement"), a text with none of those has no match.
+        required = [_required_literal(self.patterns[i], flags) for i in self.unkeyed]
+        self.unkeyed_literals = None if None in required else sorted(set(required))
+
+    @property
+    def full(self) -> "FirstCharAlternation":
+        """The whole table as one alternation (built when first needed: fallback and ``subn``)."""
+        if self._full is None:
+            self._full = FirstCharAlternation(self.patterns, self.flags)
+        return self._full
+
+    def _pattern(self, index: int) -> re.Pattern:
+        compiled = self._compiled[index]
+        if compiled is None:
+            compiled = self._compiled[index] = re.compile(rf"(?<!\w)(?:{self.patterns[index]})(?!\w)", self.flags)
+        return compiled
 
     def _next_unkeyed(self, text: str, position: int):
         """(start, table index, match) of the first unkeyed pattern's match at or after ``position``."""
@@ -143,7 +159,9 @@ class KeyedAlternation:
         probe = _fold_case(text) if self.fold else text
         positions = self.key_regex.finditer(probe) if self.key_regex is not None else ()
         end = 0
-        unkeyed = self._next_unkeyed(text, 0)
+        unkeyed = None
+        if self.unkeyed and (self.unkeyed_literals is None or any(literal in probe for literal in self.unkeyed_literals)):
+            unkeyed = self._next_unkeyed(text, 0)
         for found in positions:
             position = found.start()
             # Unkeyed patterns' matches that begin before this position come first.
@@ -159,7 +177,7 @@ class KeyedAlternation:
             for index in self.candidates[found.group(1)]:
                 if index > rival:
                     break
-                match = self.compiled[index].match(text, position)
+                match = self._pattern(index).match(text, position)
                 if match:
                     winner = index, match
                     break
@@ -247,6 +265,25 @@ def _pattern_keys(pattern: str, flags: int) -> set[str] | str | None:
     if any(not key for key, _ in found):
         return None
     return {key for key, _ in found}
+
+
+def _required_literal(pattern: str, flags: int, shortest: int = 4) -> str | None:
+    """The longest run of plain characters every match of ``pattern`` contains (folded if case-insensitive),
+    or None when there is none of at least ``shortest`` characters."""
+    try:
+        parsed = re._parser.parse(pattern, flags)
+    except Exception:
+        return None
+    fold = bool(flags & re.IGNORECASE)
+    if bool(parsed.state.flags & re.IGNORECASE) != fold:
+        return None
+    best, run = "", ""
+    for op, value in list(parsed) + [(None, None)]:
+        if op is re._constants.LITERAL:
+            run += _fold_char(value, fold)
+            continue
+        best, run = max(best, run, key=len), ""
+    return best if len(best) >= shortest else None
 
 
 def _fold_char(code: int, fold: bool) -> str:

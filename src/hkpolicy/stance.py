@@ -151,18 +151,80 @@ def stance_rules(extra: dict[str, object] | None = None) -> StanceRules:
 
 
 @lru_cache(maxsize=1)
-def tone_analyzer():
-    """nltk's VADER analyser on the lexicon shipped inside the ``vaderSentiment`` package: no download."""
-    from nltk.sentiment.vader import SentimentIntensityAnalyzer, VaderConstants
+def vader_analyzer():
+    """nltk's VADER analyser as it ships, on the lexicon inside the ``vaderSentiment`` package (nltk's own
+    ``__init__`` would fetch the lexicon from nltk_data: no download here). The naive baseline uses it."""
+    from nltk.sentiment.vader import SentimentIntensityAnalyzer
 
-    class OfflineVader(SentimentIntensityAnalyzer):
-        def __init__(self, lexicon_text: str):  # nltk's own __init__ would fetch from nltk_data
-            self.lexicon_file = lexicon_text
+    return _offline(SentimentIntensityAnalyzer)()
+
+
+def _offline(analyzer_class):
+    """``analyzer_class`` (nltk's VADER or a subclass) made to load the lexicon from ``vaderSentiment``."""
+    from nltk.sentiment.vader import VaderConstants
+
+    class OfflineVader(analyzer_class):
+        def __init__(self):
+            self.lexicon_file = resources.files("vaderSentiment").joinpath("vader_lexicon.txt").read_text(
+                encoding="utf-8").strip()
             self.lexicon = self.make_lex_dict()
             self.constants = VaderConstants()
 
-    text = resources.files("vaderSentiment").joinpath("vader_lexicon.txt").read_text(encoding="utf-8")
-    return OfflineVader(text.strip())
+    return OfflineVader
+
+
+@lru_cache(maxsize=1)
+def tone_analyzer():
+    """The VADER analyser the pipeline uses: nltk's, with the same scores (tested), but splitting words
+    from their punctuation directly instead of building every word x punctuation combination per
+    sentence, which was most of nltk's time."""
+    import string
+
+    from nltk.sentiment import vader
+
+    punctuation = string.punctuation
+
+    class QuickSentiText(vader.SentiText):
+        def _words_and_emoticons(self):
+            # nltk maps "w<p>" and "<p>w" to w for every p in PUNC_LIST and every punctuation-free word w
+            # of the sentence (2+ characters); a token splits into such w and p in at most one way.
+            words = {w for w in self.REGEX_REMOVE_PUNCTUATION.sub("", self.text).split() if len(w) > 1}
+            marks = set(self.PUNC_LIST)
+            result = []
+            for token in self.text.split():
+                if len(token) < 2:
+                    continue
+                core = token.rstrip(punctuation)
+                if core in words and token[len(core):] in marks:
+                    token = core
+                else:
+                    core = token.lstrip(punctuation)
+                    if core in words and token[:len(token) - len(core)] in marks:
+                        token = core
+                result.append(token)
+            return result
+
+    class QuickVader(vader.SentimentIntensityAnalyzer):
+        def polarity_scores(self, text):
+            # nltk's polarity_scores builds the module's SentiText; the same steps with QuickSentiText
+            # (adapted from nltk 3.10, Apache-2.0).
+            sentitext = QuickSentiText(text, self.constants.PUNC_LIST, self.constants.REGEX_REMOVE_PUNCTUATION)
+            sentiments = []
+            words_and_emoticons = sentitext.words_and_emoticons
+            first_index: dict[str, int] = {}
+            for position, token in enumerate(words_and_emoticons):
+                first_index.setdefault(token, position)
+            for item in words_and_emoticons:
+                i = first_index[item]
+                if (i < len(words_and_emoticons) - 1 and item.lower() == "kind"
+                        and words_and_emoticons[i + 1].lower() == "of") or item.lower() in self.constants.BOOSTER_DICT:
+                    sentiments.append(0)
+                    continue
+                sentiments = self.sentiment_valence(0, sentitext, item, i, sentiments)
+            sentiments = self._but_check(words_and_emoticons, sentiments)
+            return self.score_valence(sentiments, text)
+
+    return _offline(QuickVader)()
 
 
 def tone(sentences) -> list[float]:

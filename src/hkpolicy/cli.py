@@ -43,8 +43,10 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--engine", choices=["local", "dask"], default="local", help="how per-article work runs")
     parser.add_argument("--scheduler", help="address of an existing Dask scheduler (with --engine dask)")
     parser.add_argument("--workers", type=int, default=None, help="processes for the local engine (default: all)")
+    parser.add_argument("--batch-size", type=int, default=128,
+                        help="files per task a worker reads and analyses (default 128); the tables do not change")
     parser.add_argument("--chunk-size", type=int, default=None,
-                        help="records read, analysed and written at a time (default: 64 x workers x 4); "
+                        help="files in flight at a time (default: batch size x workers x 4); "
                              "memory grows with it, the tables do not change")
     parser.add_argument("--parquet", action="store_true", help="write Parquet beside each CSV")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -106,7 +108,8 @@ def _run(args) -> int:
     try:
         summary = run_study(raw, out, columns=columns, keep_duplicates=args.keep_duplicates, engine=args.engine,
                             scheduler=args.scheduler, workers=args.workers, parquet=args.parquet,
-                            progress=not args.quiet, chunk_size=args.chunk_size)
+                            progress=not args.quiet, chunk_size=args.chunk_size,
+                            batch_size=args.batch_size)
     except CorpusError as error:
         raise UserError(str(error)) from None
     print(summary)

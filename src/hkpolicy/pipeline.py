@@ -86,6 +86,9 @@ def warm_up() -> None:
         load_model()
     analyse_articles(pd.DataFrame({"article": ["warm-up"], "date": [""],
                                    "text": ["The minister said the law was regrettable."]}))
+    from .resources import compile_alternations
+
+    compile_alternations()
 
 
 def build_tables(claims: pd.DataFrame, duplicates: set[str] | None = None) -> dict[str, pd.DataFrame]:
@@ -253,7 +256,7 @@ class _NationTally:
 
 def run_study(raw: str | Path, out: str | Path, columns: dict[str, str] | None = None, keep_duplicates: bool = False,
               engine: str = "local", scheduler: str | None = None, workers: int | None = None,
-              parquet: bool = False, progress: bool = True, batch_size: int = 16,
+              parquet: bool = False, progress: bool = True, batch_size: int = 128,
               chunk_size: int | None = None) -> str:
     """Run every step on the corpus at ``raw`` and write the tables into ``out``; returns a summary.
 

@@ -19,7 +19,6 @@ import json
 import os
 import platform
 import resource
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -31,15 +30,12 @@ RAW = ROOT / "data" / "raw"
 
 
 def build_corpus(folder: Path, n: int) -> Path:
-    """N article files made by copying data/raw/'s articles round-robin under new names."""
-    sources = sorted(p for p in RAW.rglob("*") if p.suffix in {".txt", ".csv"} and p.name != "PROVENANCE.csv")
-    folder.mkdir(parents=True, exist_ok=True)
-    for i in range(n):
-        source = sources[i % len(sources)]
-        target = folder / f"{i // len(sources):05d}" / source.name
-        target.parent.mkdir(exist_ok=True)
-        shutil.copyfile(source, target)
-    return folder
+    """N article files, built as ``bench_scale.build_corpus`` builds them (new mixes of data/raw/'s
+    paragraphs, reworded so that no sentence repeats)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_scale import build_corpus as build_scale_corpus
+
+    return build_scale_corpus(folder, n)
 
 
 def _child(task: str, corpus: str, out: str, workers: int) -> None:
@@ -107,7 +103,7 @@ def main() -> None:
                   f"{r['articles'] / r['seconds']:8.1f} articles/s  peak {r['peak_mib']:7.0f} MiB")
         if "run" in results and "naive" in results:
             ratio = results["run"]["seconds"] / results["naive"]["seconds"]
-            print(f"full run / naive VADER time ratio: {ratio:.2f} (target <= 0.5)")
+            print(f"full run / naive VADER time ratio: {ratio:.2f} (target <= 0.5, i.e. 2x the throughput)")
 
 
 if __name__ == "__main__":

@@ -368,3 +368,30 @@ def test_duplicate_ids_needs_marked_articles(real):
     marked, _ = mark_duplicates(articles, manifest, find_duplicates(articles))
     assert duplicate_ids(marked) == set()
     assert (marked["n_copies"] == 0).all() and (marked["duplicate_of"] == "").all()
+
+
+def test_band_index_proposes_exactly_the_pairs_that_share_a_band():
+    """The compact LSH index, fed in pieces (so that its sorted runs are merged several times), proposes
+    every pair of rows with an equal band, and no other, as a brute-force comparison finds them."""
+    import itertools
+
+    import numpy as np
+
+    from hkpolicy.duplicates import _BandIndex
+
+    rng = np.random.default_rng(3)
+    bands, rows = 5, 3
+    signatures = rng.integers(0, 4, size=(300, bands * rows + 2), dtype=np.uint32)  # small values: many collisions
+    signatures[rng.integers(0, 300, 40), :rows] = 7  # and a crowded band
+    index = _BandIndex(bands, rows)
+    found = set()
+    start = 0
+    for size in [1, 2, 5, 40, 3, 100, 1, 148]:
+        chunk = np.arange(start, start + size)
+        found |= {tuple(pair) for pair in index.add(chunk, signatures[chunk]).tolist()}
+        start += size
+    assert start == len(signatures) and len(index.runs) < 8  # runs were merged
+    blocks = signatures[:, :bands * rows].reshape(len(signatures), bands, rows)
+    expected = {(b, a) for a, b in itertools.combinations(range(len(signatures)), 2)
+                if (blocks[a] == blocks[b]).all(axis=1).any()}
+    assert found == expected

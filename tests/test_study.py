@@ -230,3 +230,17 @@ def test_the_same_quote_in_two_articles_is_one_statement():
     assert cells["n_statements"].tolist() == [1, 2]
     nation = by_nation(cells, claims=claims)
     assert nation["n_statements"].tolist() == [2] and nation["n_claims"].tolist() == [3]
+
+
+def test_bootstrap_interval_of_a_large_nation_is_drawn_in_blocks_and_sensible():
+    """100,000 article scores: resampled in blocks (bounded memory), seeded, around the mean."""
+    import numpy as np
+
+    from hkpolicy.tables import BOOTSTRAP_BLOCK, bootstrap_interval
+
+    values = np.random.default_rng(5).normal(0.2, 1.0, size=100_000)
+    assert values.size * 2000 > BOOTSTRAP_BLOCK  # the blocked path
+    low, high = bootstrap_interval(values)
+    assert low < values.mean() < high
+    assert abs((high - low) - 2 * 1.96 / np.sqrt(values.size)) < 0.002
+    assert bootstrap_interval(values) == (low, high)

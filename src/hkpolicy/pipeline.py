@@ -194,6 +194,20 @@ def process_files(items: list[tuple[str, dict | None]], base: str, columns: dict
             "fingerprints": fingerprints(articles)}
 
 
+def _release_freed_memory() -> None:
+    """Hand memory freed by a chunk back to the system (glibc only; elsewhere nothing happens).
+
+    The chunk's results are unpickled by the process pool's result thread, in another malloc arena than
+    the main thread's; freed, those pages stay with the process and the run's memory grows with the
+    corpus (measured: about 10 KB per article) although nothing is kept. ``malloc_trim`` returns them."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 STANCE_CODES = {"": 0, "oppose": 1, "support": 2, "neutral": 3}
 
 
@@ -319,6 +333,8 @@ def run_study(raw: str | Path, out: str | Path, columns: dict[str, str] | None =
             tally.add(tables["cells"], tables["statements"], ordinal)
             bar.update(n_files)
             bar.set_postfix(articles=len(index), refresh=False)
+            del results, tables
+            _release_freed_memory()
 
         pending = None
         for start in range(0, len(items), chunk_size):

@@ -35,6 +35,7 @@ NATION_TABLE_COLUMNS = ["nation", "name", "stance", "score", "ci_low", "ci_high"
 EVIDENCE_SENTENCES = 2
 BOOTSTRAP_SAMPLES = 2000
 BOOTSTRAP_SEED = 20200630
+BOOTSTRAP_BLOCK = 4_000_000  # resampled values drawn at once
 
 
 def voting_claims(claims: pd.DataFrame, duplicates: set[str] | None = None) -> pd.DataFrame:
@@ -108,7 +109,11 @@ def bootstrap_interval(values: np.ndarray, samples: int = BOOTSTRAP_SAMPLES,
     if len(values) == 1:
         return float(values[0]), float(values[0])
     rng = np.random.default_rng(seed)
-    means = values[rng.integers(0, len(values), size=(samples, len(values)))].mean(axis=1)
+    # All resamples at once while small; in blocks past BOOTSTRAP_BLOCK draws, so that a nation quoted in
+    # 100,000 articles needs tens of megabytes, not gigabytes (the draws then differ, still seeded).
+    rows = max(1, BOOTSTRAP_BLOCK // len(values))
+    means = np.concatenate([values[rng.integers(0, len(values), size=(min(rows, samples - done), len(values)))].mean(axis=1)
+                            for done in range(0, samples, rows)])
     low, high = np.percentile(means, [2.5, 97.5])
     return round(float(low), 4), round(float(high), 4)
 

@@ -11,9 +11,12 @@ fresh subprocess, on the same corpus in the same run:
     naive   ``load_corpus`` then ``evaluate.naive_vader_by_article`` (one process, whole corpus in memory)
 
 and prints a Markdown table: wall seconds, articles/s, peak memory, and speed relative to naive. Peak memory
-is measured two ways: ``tree`` is the peak of the summed RSS of the subprocess and all its descendants
-(pool workers, Dask scheduler/nanny/workers), sampled every 0.1 s with psutil; ``max proc`` is the
-largest single process's ``ru_maxrss`` (``getrusage``; exact, but blind to the other processes). Targets
+is measured three ways, sampled every 0.1 s with psutil over the subprocess and all its descendants (pool
+workers, Dask nannies/workers): ``PSS, tree``, the peak of their summed proportional set size (memory
+shared by forked workers, such as the compiled dictionaries, counted once: what the run really occupies);
+``RSS, tree``, the peak of their summed resident sizes (shared pages counted in every process: an upper
+bound); and ``max proc``, the largest single process's ``ru_maxrss`` (``getrusage``; exact, but blind to
+the other processes). Targets
 (2 cores): 100k articles under 1 GiB; throughput >= 2x naive; dask within 20% of local.
 
     python benchmarks/bench_scale.py --sizes 2000,20000 [--engines local,dask,naive] [--workers 2]
@@ -122,25 +125,27 @@ def measure(task: str, corpus: Path, out: Path, workers: int) -> dict:
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     parent = psutil.Process(process.pid)
-    peak = 0
+    peak = peak_pss = 0
     while process.poll() is None:
-        total = 0
+        total = total_pss = 0
         try:
             for proc in [parent, *parent.children(recursive=True)]:
                 try:
-                    total += proc.memory_info().rss
+                    info = proc.memory_full_info()
+                    total += info.rss
+                    total_pss += getattr(info, "pss", info.rss)
                 except psutil.Error:
                     pass
         except psutil.Error:
             pass
-        peak = max(peak, total)
+        peak, peak_pss = max(peak, total), max(peak_pss, total_pss)
         time.sleep(0.1)
     stdout, stderr = process.communicate()
     wall = time.perf_counter() - started
     if process.returncode:
         raise SystemExit(f"{task} failed:\n{stderr[-3000:]}")
     result = json.loads(stdout.strip().splitlines()[-1])
-    result.update(tree_peak_mib=peak / 2**20, wall=wall,
+    result.update(tree_peak_mib=peak / 2**20, tree_pss_mib=peak_pss / 2**20, wall=wall,
                   max_proc_mib=max(result["self_maxrss_mib"], result["children_maxrss_mib"]))
     return result
 
@@ -168,9 +173,9 @@ def main() -> None:
     print(f"machine: {platform.machine()} {platform.processor() or ''}, {os.cpu_count()} cores, {memory}, "
           f"Python {platform.python_version()}, {platform.system()} {platform.release()}; workers: {args.workers}")
     print()
-    print("| articles | pipeline | seconds | articles/s | peak RSS, tree (MiB) | peak RSS, max proc (MiB) "
-          "| speed vs naive |")
-    print("|---:|---|---:|---:|---:|---:|---:|")
+    print("| articles | pipeline | seconds | articles/s | peak PSS, tree (MiB) | peak RSS, tree (MiB) "
+          "| peak RSS, max proc (MiB) | speed vs naive |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|")
     for size in [int(value) for value in args.sizes.split(",")]:
         with tempfile.TemporaryDirectory() as tmp:
             started = time.perf_counter()
@@ -183,8 +188,8 @@ def main() -> None:
             for task, r in results.items():
                 rate = r["articles"] / r["seconds"]
                 relative = f"{rate / (naive['articles'] / naive['seconds']):.2f}x" if naive else ""
-                print(f"| {r['articles']} | {task} | {r['seconds']:.1f} | {rate:.1f} | {r['tree_peak_mib']:.0f} | "
-                      f"{r['max_proc_mib']:.0f} | {relative} |", flush=True)
+                print(f"| {r['articles']} | {task} | {r['seconds']:.1f} | {rate:.1f} | {r['tree_pss_mib']:.0f} | "
+                      f"{r['tree_peak_mib']:.0f} | {r['max_proc_mib']:.0f} | {relative} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -29,13 +29,18 @@ ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT / "data" / "raw"
 
 
+def _bench_scale():
+    """The sibling benchmark module, whose corpus and naive task this one shares."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import bench_scale
+
+    return bench_scale
+
+
 def build_corpus(folder: Path, n: int) -> Path:
     """N article files, built as ``bench_scale.build_corpus`` builds them (new mixes of data/raw/'s
     paragraphs, reworded so that no sentence repeats)."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from bench_scale import build_corpus as build_scale_corpus
-
-    return build_scale_corpus(folder, n)
+    return _bench_scale().build_corpus(folder, n)
 
 
 def _child(task: str, corpus: str, out: str, workers: int) -> None:
@@ -60,10 +65,7 @@ def _child(task: str, corpus: str, out: str, workers: int) -> None:
         n = len(pd.read_csv(Path(out) / "articles.csv", usecols=["article"]))
         extra = {}
     elif task == "naive":
-        from hkpolicy.evaluate import naive_vader_pipeline
-
-        n, table = naive_vader_pipeline(corpus)
-        extra = {"cells": len(table)}
+        n, extra = _bench_scale().run_naive(corpus)
     else:
         raise SystemExit(f"unknown task {task}")
     seconds = time.perf_counter() - started

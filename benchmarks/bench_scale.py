@@ -93,6 +93,14 @@ def build_corpus(folder: Path, n: int, seed: int = 2020) -> Path:
     return folder
 
 
+def run_naive(corpus: str) -> tuple[int, dict]:
+    """The naive VADER pipeline on ``corpus``: (articles read, extra fields for the JSON line)."""
+    from hkpolicy.evaluate import naive_vader_pipeline
+
+    n, table = naive_vader_pipeline(corpus)
+    return n, {"cells": len(table)}
+
+
 def _child(task: str, corpus: str, out: str, workers: int) -> None:
     """Runs in a subprocess: one task; prints JSON with seconds, article count and its own peak RSS."""
     started = time.perf_counter()
@@ -103,10 +111,7 @@ def _child(task: str, corpus: str, out: str, workers: int) -> None:
         n = sum(int(found) for found in re.findall(r"\b(\d+) (?:ok|duplicate)\b", summary))
         extra = {"summary": summary}
     elif task == "naive":
-        from hkpolicy.evaluate import naive_vader_pipeline
-
-        n, table = naive_vader_pipeline(corpus)
-        extra = {"cells": len(table)}
+        n, extra = run_naive(corpus)
     else:
         raise SystemExit(f"unknown task {task}")
     seconds = time.perf_counter() - started

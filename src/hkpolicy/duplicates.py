@@ -281,7 +281,7 @@ class _BandIndex:
     def add(self, new_rows: np.ndarray, signatures: np.ndarray) -> np.ndarray:
         hashes = self.band_hashes(signatures)
         order = np.argsort(hashes, axis=1, kind="stable")
-        run = (np.take_along_axis(hashes, order, axis=1), new_rows[order].astype(np.int64))
+        run = (np.take_along_axis(hashes, order, axis=1), new_rows[order].astype(np.int32))
         pairs = [self._pairs_within(*run)]
         for old_hashes, old_rows in self.runs:
             pairs.append(self._pairs_between(hashes, new_rows, old_hashes, old_rows))

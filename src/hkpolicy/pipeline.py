@@ -194,20 +194,6 @@ def process_files(items: list[tuple[str, dict | None]], base: str, columns: dict
             "fingerprints": fingerprints(articles)}
 
 
-def _release_freed_memory() -> None:
-    """Hand memory freed by a chunk back to the system (glibc only; elsewhere nothing happens).
-
-    The chunk's results are unpickled by the process pool's result thread, in another malloc arena than
-    the main thread's; freed, those pages stay with the process and the run's memory grows with the
-    corpus (measured: about 10 KB per article) although nothing is kept. ``malloc_trim`` returns them."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
-
-
 STANCE_CODES = {"": 0, "oppose": 1, "support": 2, "neutral": 3}
 
 
@@ -333,8 +319,6 @@ def run_study(raw: str | Path, out: str | Path, columns: dict[str, str] | None =
             tally.add(tables["cells"], tables["statements"], ordinal)
             bar.update(n_files)
             bar.set_postfix(articles=len(index), refresh=False)
-            del results, tables
-            _release_freed_memory()
 
         pending = None
         for start in range(0, len(items), chunk_size):
@@ -392,8 +376,7 @@ def run_study(raw: str | Path, out: str | Path, columns: dict[str, str] | None =
         # The nation table's numbers are all in memory; its evidence is read while the cells are copied.
         excluded_ordinals = {i for i, article in enumerate(ids) if article in excluded}
         cells = tally.table(ids, excluded_ordinals, names)
-        wanted = {(row.article, row.nation): i for i, row in enumerate(strongest_cells(cells).itertuples())
-                  } if len(cells) else {}
+        wanted = {(row.article, row.nation) for row in strongest_cells(cells).itertuples()} if len(cells) else set()
         evidence: dict[tuple[str, str], str] = {}
 
         def copy_cells(piece: pd.DataFrame) -> pd.DataFrame:

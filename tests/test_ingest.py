@@ -135,6 +135,55 @@ def test_mojibake_is_repaired():
     assert fixed == "China’s decision" and fixes
 
 
+def test_unicode_repair_by_lines_equals_ftfy_on_the_whole_text():
+    """Plain-ASCII lines skip ftfy; the result must be what ftfy gives for the whole text, whatever the mix
+    of clean lines, mojibake, carriage returns, control characters and terminal escapes."""
+    import random
+
+    import ftfy
+
+    from hkpolicy.text import _fix_lines
+
+    config = ftfy.TextFixerConfig(uncurl_quotes=False, fix_character_width=False, fix_latin_ligatures=False,
+                                  explain=False, normalization="NFC", unescape_html=False)
+    pieces = ["The minister said the law was regrettable.", "China’s decision".encode("utf-8").decode("cp1252"),
+              "“Quoted”", "tab\there", "line\r", "bell\x07 ring", "\x1b[31mred\x1b[0m", "e\u0301", "",
+              "DEL\x7f", "caf\xc3\xa9", "plain words, numbers 1-2-3 & symbols {}[]~", "\x0cform feed", "ｗｉｄｅ"]
+    rng = random.Random(7)
+    for _ in range(400):
+        text = "\n".join(rng.choice(pieces) + rng.choice(["", " ", "\r"]) for _ in range(rng.randint(1, 8)))
+        text += rng.choice(["", "\n", "\n\n"])
+        assert _fix_lines(text, lambda chunk: ftfy.fix_text(chunk, config=config)) == ftfy.fix_text(text, config=config)
+
+
+def test_binary_check_counts_control_bytes():
+    from hkpolicy.text import _looks_binary
+
+    text = b"Plain text with tabs\tand lines\n" * 10
+    assert not _looks_binary(text)
+    assert _looks_binary(text + b"\x01\x02\x03" * 40)  # 120 control bytes of 440: over 5%
+    assert not _looks_binary(text + b"\x01" * 10)  # 10 of 330: under 5%
+
+
+def test_glued_boundaries_are_found_as_before():
+    """The glued-sentence and glued-word patterns are written for speed (the mark first); they must find
+    what the plain formulations find."""
+    import random
+    import re
+
+    from hkpolicy.text import _GLUED_SENTENCE, _GLUED_WORDS
+
+    plain_sentence = re.compile(r"(?<=[a-z\d”’\"')]{2})([?!]|(?<=[a-z]{2})\.)(?=[A-Z][a-z])")
+    plain_words = re.compile(r"(?<=[a-z]{3})(?=[A-Z][a-z]+[ ,])")
+    rng = random.Random(3)
+    alphabet = "abcxyzABCQ19.?!”’\"') ,\n"
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60))) for _ in range(3000)]
+    texts += ["the law.China said", "was it?Yes", "officialsSaid the", "abcDef ghiJkl,", "ab.Cd", "1a!Bc", "’’?Ab"]
+    for text in texts:
+        assert _GLUED_SENTENCE.subn(r"\1 ", text) == plain_sentence.subn(r"\1 ", text), text
+        assert _GLUED_WORDS.subn(r"\g<0> ", text) == plain_words.subn(" ", text), text
+
+
 def test_binary_content_is_detected():
     with pytest.raises(ValueError, match="binary content"):
         decode_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))

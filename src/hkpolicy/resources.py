@@ -123,6 +123,7 @@ class KeyedAlternation:
         if not self.keyed:
             return
         self._compiled: list[re.Pattern | None] = [None] * len(self.patterns)  # compiled when first tried
+        self._names = [f"p{index}" for index in range(len(self.patterns))]
         by_key: dict[str, set[int]] = {}
         for index, found in enumerate(keys):
             for key in found or ():
@@ -177,30 +178,68 @@ class KeyedAlternation:
 
     def finditer(self, text: str):
         """Non-overlapping matches, left to right, like ``re.finditer`` on the whole alternation: at each
-        position, the first pattern in table order that matches there wins."""
+        position, the first pattern in table order that matches wins."""
         if not self.keyed:
-            yield from self.full.finditer(text)
-            return
+            return self.full.finditer(text)
+        return iter(self._matches(text))
+
+    def search(self, text: str):
+        if not self.keyed:
+            return self.full.search(text)
+        found = self._matches(text, first=True)
+        return found[0] if found else None
+
+    def _matches(self, text: str, first: bool = False) -> list["AlternationMatch"]:
+        """The matches of ``finditer`` as a list (only the first with ``first``). Called for every sentence
+        and table, so the common case (no pattern that can begin with any word) has a lean loop."""
         probe = _fold_case(text) if self.fold else text
-        positions = self.key_regex.finditer(probe) if self.key_regex is not None else ()
-        absent = {index for index, literal in self.vague.items() if literal not in probe} if self.vague else ()
-        end = 0
         unkeyed = None
         if self.unkeyed and (self.unkeyed_literals is None or any(literal in probe for literal in self.unkeyed_literals)):
             unkeyed = self._next_unkeyed(text, 0)
-        for found in positions:
-            position = found.start()
+        if unkeyed is not None:
+            return self._merged_matches(text, probe, unkeyed, first)
+        found: list[AlternationMatch] = []
+        if self.key_regex is None:
+            return found
+        end = 0
+        compiled, names, vague, candidates = self._compiled, self._names, self.vague, self.candidates
+        for key in self.key_regex.finditer(probe):
+            position = key.start()
+            if position < end:
+                continue
+            for index in candidates[key.group(1)]:
+                if vague and index in vague and vague[index] not in probe:
+                    continue  # a literal it needs is absent
+                match = (compiled[index] or self._pattern(index)).match(text, position)
+                if match:
+                    found.append(AlternationMatch(match, names[index]))
+                    if first:
+                        return found
+                    end = match.end()
+                    break
+        return found
+
+    def _merged_matches(self, text: str, probe: str, unkeyed, first: bool) -> list["AlternationMatch"]:
+        """``_matches`` when some unkeyed pattern matches: its matches merged with the keyed ones."""
+        found: list[AlternationMatch] = []
+        positions = self.key_regex.finditer(probe) if self.key_regex is not None else ()
+        absent = {index for index, literal in self.vague.items() if literal not in probe} if self.vague else ()
+        end = 0
+        for key in positions:
+            position = key.start()
             # Unkeyed patterns' matches that begin before this position come first.
             while unkeyed is not None and unkeyed[0] < position:
                 if unkeyed[0] >= end:
                     end = unkeyed[2].end()
-                    yield AlternationMatch(unkeyed[2], f"p{unkeyed[1]}")
+                    found.append(AlternationMatch(unkeyed[2], self._names[unkeyed[1]]))
+                    if first:
+                        return found
                 unkeyed = self._next_unkeyed(text, end)
             if position < end:
                 continue
             rival = unkeyed[1] if unkeyed is not None and unkeyed[0] == position else len(self.patterns)
             winner = None
-            for index in self.candidates[found.group(1)]:
+            for index in self.candidates[key.group(1)]:
                 if index > rival:
                     break
                 if index in absent:
@@ -213,16 +252,18 @@ class KeyedAlternation:
                 winner = rival, unkeyed[2]
             if winner is not None:
                 end = winner[1].end()
-                yield AlternationMatch(winner[1], f"p{winner[0]}")
+                found.append(AlternationMatch(winner[1], self._names[winner[0]]))
+                if first:
+                    return found
             if unkeyed is not None and unkeyed[0] < end:
                 unkeyed = self._next_unkeyed(text, end)
         while unkeyed is not None:
             end = unkeyed[2].end()
-            yield AlternationMatch(unkeyed[2], f"p{unkeyed[1]}")
+            found.append(AlternationMatch(unkeyed[2], self._names[unkeyed[1]]))
+            if first:
+                return found
             unkeyed = self._next_unkeyed(text, end)
-
-    def search(self, text: str):
-        return next(iter(self.finditer(text)), None)
+        return found
 
     def subn(self, replacement: str, text: str) -> tuple[str, int]:
         return self.full.subn(replacement, text)

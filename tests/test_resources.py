@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from hkpolicy.resources import KeyedAlternation, compile_alternation, load_table, literal_regex
+from hkpolicy.resources import (KeyedAlternation, compile_alternation, load_table, literal_regex, prefiltered,
+                                 required_literals)
 from hkpolicy.text import sentence_spans
 
 TABLES = [("speech", re.IGNORECASE), ("target", re.IGNORECASE), ("stance_cues", re.IGNORECASE),
@@ -85,3 +86,37 @@ def test_literal_regex_prefers_the_longest_entry():
     regex = literal_regex(["Guinea", "Guinea-Bissau", "Papua New Guinea"])
     assert [m.group() for m in regex.finditer("Guinea-Bissau, Papua New Guinea and Guinea.")] == \
         ["Guinea-Bissau", "Papua New Guinea", "Guinea"]
+
+
+@pytest.mark.parametrize("name,flags", TABLES)
+def test_keyed_search_is_the_first_match(sentences, name, flags):
+    patterns = load_table(name)["pattern"].tolist()
+    keyed, reference = KeyedAlternation(patterns, flags), plain(patterns, flags)
+    for sentence in sentences:
+        assert spans([m for m in [keyed.search(sentence)] if m]) == spans([m for m in [reference.search(sentence)] if m])
+
+
+def test_required_literals_of_patterns():
+    assert required_literals(r"\b(?:(?:co-)?signed by|backed by|among them)\b", re.IGNORECASE) == {
+        "signed by", "backed by", "among them"}
+    assert required_literals(r"(?:joint )?(?:statement|communiqu[ée]|(?<!joint )declaration)s?", re.IGNORECASE) == {
+        "statement", "communiqu", "declaration"}
+    assert required_literals(r"Hong Kong (?:government|police)") == {"Hong Kong "}
+    assert required_literals(r"STATEMENT", re.IGNORECASE) == {"statement"}
+    assert required_literals(r"(?:the )?\w+") is None  # nothing every match needs
+    assert required_literals(r"(?:said)?|told") is None  # one branch needs nothing
+    assert required_literals(r"(?!said)\w+ (?:says)?") is None  # a negative look-ahead's words are not needed
+    assert required_literals(r"(?i:said) it") == {" it"}  # an inline case rule: its words not taken, the rest is
+
+
+def test_prefiltered_frames_equal_their_plain_regex(sentences):
+    table = load_table("frames")
+    texts = sentences + ["Britain CO-SIGNED BY", "a ſtatement", "communiquée", "Joint Declaration", "joint declaration"]
+    for pattern, flags in zip(table["pattern"], table["flags"]):
+        flags = re.IGNORECASE if "i" in flags else 0
+        fast, plain_regex = prefiltered(pattern, flags), re.compile(pattern, flags)
+        for text in texts:
+            for method in ("search", "match"):
+                got, want = getattr(fast, method)(text), getattr(plain_regex, method)(text)
+                assert (got and got.span()) == (want and want.span()), (pattern, text)
+            assert [m.span() for m in fast.finditer(text)] == [m.span() for m in plain_regex.finditer(text)]

@@ -35,7 +35,7 @@ from functools import lru_cache
 import pandas as pd
 
 from .actors import ActorDictionary, Phrase, actor_dictionary
-from .resources import compile_alternation, load_table
+from .resources import compile_alternation, load_table, prefiltered
 from .text import sentence_spans
 
 CLAIM_COLUMNS = ["article", "sentence_id", "start", "end", "date", "nation", "actor", "actor_kind", "speech", "text",
@@ -56,7 +56,7 @@ _COORDINATED_VERB = re.compile(r"(?:,\s*)?\band\s+(?:\w+ly\s+)?$")
 def _frames() -> dict[str, re.Pattern]:
     """The sentence frames of ``data/frames.csv`` (statement nouns, signing markers, clause breaks ...)."""
     table = load_table("frames")
-    return {name: re.compile(pattern, re.IGNORECASE if "i" in flags else 0)
+    return {name: prefiltered(pattern, re.IGNORECASE if "i" in flags else 0)
             for name, pattern, flags in zip(table["name"], table["pattern"], table["flags"])}
 
 

@@ -355,6 +355,88 @@ def _required_literal(pattern: str, flags: int, shortest: int = 4) -> str | None
     return best if len(best) >= shortest else None
 
 
+def required_literals(pattern: str, flags: int = 0, shortest: int = 3) -> frozenset[str] | None:
+    """Strings (folded if case-insensitive) of which every match of ``pattern`` contains at least one, read
+    off the stdlib's parse: runs of plain characters, alternatives' sets joined, optional parts skipped.
+    None when no such set of strings of at least ``shortest`` characters can be told."""
+    try:
+        parsed = re._parser.parse(pattern, flags)
+    except Exception:
+        return None
+    fold = bool(flags & re.IGNORECASE)
+    if bool(parsed.state.flags & re.IGNORECASE) != fold:
+        return None
+    found = _sequence_literals(list(parsed), fold, shortest)
+    return frozenset(found) if found else None
+
+
+def _sequence_literals(items, fold: bool, shortest: int) -> set[str] | None:
+    """The most selective requirement among a sequence's parts (the set whose shortest string is longest)."""
+    constants = re._constants
+    options: list[set[str]] = []
+    run = ""
+    for op, value in list(items) + [(None, None)]:
+        if op is constants.LITERAL:
+            run += _fold_char(value, fold)
+            continue
+        if len(run) >= shortest:
+            options.append({run})
+        run = ""
+        inner = None
+        if op is constants.SUBPATTERN:
+            _, add_flags, del_flags, body = value
+            if (add_flags | del_flags) & re.IGNORECASE:
+                continue  # a different case rule inside: no requirement taken from it
+            inner = _sequence_literals(list(body), fold, shortest)
+        elif op is constants.BRANCH:
+            branches = [_sequence_literals(list(branch), fold, shortest) for branch in value[1]]
+            inner = set().union(*branches) if all(branches) else None
+        elif op in (constants.MAX_REPEAT, constants.MIN_REPEAT, getattr(constants, "POSSESSIVE_REPEAT", None)):
+            if value[0] >= 1:
+                inner = _sequence_literals(list(value[2]), fold, shortest)
+        if inner:
+            options.append(inner)
+    if not options:
+        return None
+    return max(options, key=lambda option: (min(map(len, option)), -len(option)))
+
+
+class PrefilteredPattern:
+    """A compiled regex that is only run on texts containing one of its ``required_literals``: a text
+    without any of them has no match, so ``search``/``match``/``finditer`` answer at once. Used for the
+    sentence frames, searched in every sentence though most sentences have none."""
+
+    def __init__(self, pattern: re.Pattern, literals: frozenset[str]):
+        self.regex = pattern
+        self.pattern, self.flags = pattern.pattern, pattern.flags
+        self.literals = tuple(sorted(literals))
+        self.fold = bool(pattern.flags & re.IGNORECASE)
+
+    def _possible(self, text: str) -> bool:
+        probe = _fold_case(text) if self.fold else text
+        return any(literal in probe for literal in self.literals)
+
+    def search(self, text: str, *args):
+        return self.regex.search(text, *args) if self._possible(text) else None
+
+    def match(self, text: str, *args):
+        return self.regex.match(text, *args) if self._possible(text) else None
+
+    def fullmatch(self, text: str, *args):
+        return self.regex.fullmatch(text, *args) if self._possible(text) else None
+
+    def finditer(self, text: str, *args):
+        return self.regex.finditer(text, *args) if self._possible(text) else iter(())
+
+
+def prefiltered(pattern: str, flags: int = 0) -> "re.Pattern | PrefilteredPattern":
+    """``re.compile(pattern, flags)``, wrapped in a ``PrefilteredPattern`` when its matches need one of a
+    few literals (``required_literals``)."""
+    compiled = re.compile(pattern, flags)
+    literals = required_literals(pattern, flags)
+    return PrefilteredPattern(compiled, literals) if literals else compiled
+
+
 def _fold_char(code: int, fold: bool) -> str:
     char = chr(code)
     return chr(_SIMPLE_LOWER(code)).translate(_CANONICAL) if fold else char

@@ -188,12 +188,17 @@ def tone_analyzer():
         def _words_and_emoticons(self):
             # nltk maps "w<p>" and "<p>w" to w for every p in PUNC_LIST and every punctuation-free word w
             # of the sentence (2+ characters); a token splits into such w and p in at most one way.
-            words = {w for w in self.REGEX_REMOVE_PUNCTUATION.sub("", self.text).split() if len(w) > 1}
+            words = None
             marks = set(self.PUNC_LIST)
             result = []
             for token in self.text.split():
                 if len(token) < 2:
                     continue
+                if token[0] not in punctuation and token[-1] not in punctuation:
+                    result.append(token)  # nothing to strip (most tokens)
+                    continue
+                if words is None:
+                    words = {w for w in self.REGEX_REMOVE_PUNCTUATION.sub("", self.text).split() if len(w) > 1}
                 core = token.rstrip(punctuation)
                 if core in words and token[len(core):] in marks:
                     token = core
@@ -214,10 +219,15 @@ def tone_analyzer():
             first_index: dict[str, int] = {}
             for position, token in enumerate(words_and_emoticons):
                 first_index.setdefault(token, position)
+            lexicon, boosters = self.lexicon, self.constants.BOOSTER_DICT
             for item in words_and_emoticons:
+                lower = item.lower()
+                if lower not in lexicon:  # nltk's sentiment_valence gives such a word 0 too
+                    sentiments.append(0)
+                    continue
                 i = first_index[item]
-                if (i < len(words_and_emoticons) - 1 and item.lower() == "kind"
-                        and words_and_emoticons[i + 1].lower() == "of") or item.lower() in self.constants.BOOSTER_DICT:
+                if (i < len(words_and_emoticons) - 1 and lower == "kind"
+                        and words_and_emoticons[i + 1].lower() == "of") or lower in boosters:
                     sentiments.append(0)
                     continue
                 sentiments = self.sentiment_valence(0, sentitext, item, i, sentiments)

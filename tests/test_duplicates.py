@@ -395,3 +395,18 @@ def test_band_index_proposes_exactly_the_pairs_that_share_a_band():
     expected = {(b, a) for a, b in itertools.combinations(range(len(signatures)), 2)
                 if (blocks[a] == blocks[b]).all(axis=1).any()}
     assert found == expected
+
+
+def test_minhash_signature_equals_datasketch_update_batch():
+    import numpy as np
+    from datasketch import MinHash
+
+    from hkpolicy.duplicates import _identity, minhash_signature
+
+    rng = np.random.default_rng(5)
+    template = MinHash(num_perm=128, seed=1, hashfunc=_identity)
+    for size in (1, 2, 7, 500):
+        hashes = rng.integers(0, 2**32, size, dtype=np.uint64).astype(np.uint32)
+        reference = template.copy()
+        reference.update_batch(hashes.tolist())
+        assert np.array_equal(minhash_signature(hashes, template), reference.hashvalues.astype(np.uint32))

@@ -120,3 +120,19 @@ def test_prefiltered_frames_equal_their_plain_regex(sentences):
                 got, want = getattr(fast, method)(text), getattr(plain_regex, method)(text)
                 assert (got and got.span()) == (want and want.span()), (pattern, text)
             assert [m.span() for m in fast.finditer(text)] == [m.span() for m in plain_regex.finditer(text)]
+
+
+def test_tables_added_later_share_the_key_scan_without_changing_results():
+    """Tables are scanned together (one key scan per text for all tables of a case rule); a table whose
+    keys extend another's ("the spokesman" after "the") must not hide the shorter key's matches, and a
+    table added after others were used must join the scan."""
+    first = KeyedAlternation(["the", r"said"], re.IGNORECASE)
+    texts = ["The spokesman said the spokeswoman said", "theory: the", "THE SPOKESMAN", "the spo"]
+    assert [spans(first.finditer(text)) for text in texts] == [
+        spans(plain(["the", "said"], re.IGNORECASE).finditer(text)) for text in texts]
+    second = KeyedAlternation([r"the spokes(?:wo)?man", r"spokes\w+"], re.IGNORECASE)
+    for text in texts * 2:  # each text asked of both tables in turn
+        for table in (first, second):
+            assert spans(table.finditer(text)) == spans(plain(table.patterns, re.IGNORECASE).finditer(text)), text
+    assert spans(first.finditer(texts[0]))[0][2] == "The"
+    assert [m[2] for m in spans(second.finditer(texts[0]))] == ["The spokesman", "the spokeswoman"]

@@ -130,9 +130,14 @@ class KeyedAlternation:
                 by_key.setdefault(key, set()).add(index)
         # The key scan reports the longest key at a position; the patterns keyed by its shorter
         # prefixes can begin there too.
-        self.candidates = {key: tuple(sorted(set().union(*(by_key.get(key[:n], set()) for n in range(1, len(key) + 1)))))
-                           for key in by_key}
+        self.by_key = by_key
+        self.candidates = self._candidates_for(by_key)
         self.key_regex = re.compile(rf"(?<!\w)(?=({_trie_to_regex(_trie(by_key))}))") if by_key else None
+        # Every keyed table with this case rule is scanned for keys in one pass per text (``_SharedKeyScan``).
+        self._shared = _SHARED_SCANS[self.fold]
+        self._shared.changed()
+        self._shared_version = -1
+        self._shared_candidates: dict[str, tuple[int, ...]] = {}
         # Patterns keyed by fewer than three characters (``[A-Z]\\w* University``) come up at many words;
         # the ones that need some literal text are not tried in a text without it.
         self.vague = {index: literal for index, found in enumerate(keys) if found and min(map(len, found)) < 3
@@ -145,11 +150,32 @@ class KeyedAlternation:
         required = [_required_literal(self.patterns[i], flags) for i in self.unkeyed]
         self.unkeyed_literals = None if None in required else sorted(set(required))
 
+    def _candidates_for(self, keys) -> dict[str, tuple[int, ...]]:
+        """For each key found by a scan (the longest key at a position), this table's patterns that can
+        begin there: those keyed by one of its prefixes, in table order; keys with none are left out."""
+        found = {}
+        for key in keys:
+            indices = set().union(*(self.by_key.get(key[:n], ()) for n in range(1, len(key) + 1)))
+            if indices:
+                found[key] = tuple(sorted(indices))
+        return found
+
+    def _positions(self, probe: str) -> list[tuple[int, tuple[int, ...]]]:
+        """(position, candidate patterns) of each word start of ``probe`` where a pattern can begin."""
+        shared = self._shared
+        positions = shared.positions(probe)
+        if self._shared_version != shared.version:  # another table's keys joined the shared scan
+            self._shared_candidates = self._candidates_for(shared.keys)
+            self._shared_version = shared.version
+        candidates = self._shared_candidates
+        return [(position, candidates[key]) for position, key in positions if key in candidates]
+
     def compile_all(self) -> None:
         """Compile every pattern now (they are otherwise compiled when first tried)."""
         if self.keyed:
             for index in range(len(self.patterns)):
                 self._pattern(index)
+            self._positions("")  # builds the shared scan and this table's candidates
         else:
             self.full
 
@@ -202,12 +228,11 @@ class KeyedAlternation:
         if self.key_regex is None:
             return found
         end = 0
-        compiled, names, vague, candidates = self._compiled, self._names, self.vague, self.candidates
-        for key in self.key_regex.finditer(probe):
-            position = key.start()
+        compiled, names, vague = self._compiled, self._names, self.vague
+        for position, candidates in self._positions(probe):
             if position < end:
                 continue
-            for index in candidates[key.group(1)]:
+            for index in candidates:
                 if vague and index in vague and vague[index] not in probe:
                     continue  # a literal it needs is absent
                 match = (compiled[index] or self._pattern(index)).match(text, position)
@@ -222,11 +247,10 @@ class KeyedAlternation:
     def _merged_matches(self, text: str, probe: str, unkeyed, first: bool) -> list["AlternationMatch"]:
         """``_matches`` when some unkeyed pattern matches: its matches merged with the keyed ones."""
         found: list[AlternationMatch] = []
-        positions = self.key_regex.finditer(probe) if self.key_regex is not None else ()
+        positions = self._positions(probe) if self.key_regex is not None else ()
         absent = {index for index, literal in self.vague.items() if literal not in probe} if self.vague else ()
         end = 0
-        for key in positions:
-            position = key.start()
+        for position, candidates in positions:
             # Unkeyed patterns' matches that begin before this position come first.
             while unkeyed is not None and unkeyed[0] < position:
                 if unkeyed[0] >= end:
@@ -239,7 +263,7 @@ class KeyedAlternation:
                 continue
             rival = unkeyed[1] if unkeyed is not None and unkeyed[0] == position else len(self.patterns)
             winner = None
-            for index in self.candidates[key.group(1)]:
+            for index in candidates:
                 if index > rival:
                     break
                 if index in absent:
@@ -267,6 +291,52 @@ class KeyedAlternation:
 
     def subn(self, replacement: str, text: str) -> tuple[str, int]:
         return self.full.subn(replacement, text)
+
+
+class _SharedKeyScan:
+    """The key scan of every ``KeyedAlternation`` with one case rule, done once per text.
+
+    A sentence is looked up in several tables (actors, speech verbs, targets ...); scanning it once with
+    the union of their keys costs about what one table's scan did. At each word start the scan reports
+    the longest key of the union found there; a table's patterns that can begin there are those keyed by
+    one of that key's prefixes (the same set its own scan would give: every key found at a position is a
+    prefix of the longest). The positions of the last few texts are kept, as each is asked for by several
+    tables in turn."""
+
+    def __init__(self):
+        self.keys: set[str] = set()
+        self.version = 0
+        self.regex: re.Pattern | None = None
+        self._cache: dict[str, list[tuple[int, str]]] = {}
+
+    def changed(self) -> None:
+        """A table was added: the union is rebuilt when next used."""
+        self.regex = None
+
+    def positions(self, probe: str) -> list[tuple[int, str]]:
+        """(position, longest key found there) for each word start of ``probe`` where a key begins."""
+        if self.regex is None:
+            self._build()
+        found = self._cache.get(probe)
+        if found is None:
+            found = [(match.start(), match.group(1)) for match in self.regex.finditer(probe)]
+            if len(self._cache) >= 256:
+                self._cache.clear()
+            self._cache[probe] = found
+        return found
+
+    def _build(self) -> None:
+        keys = set()
+        for table in list(_ALTERNATIONS):
+            if table.keyed and table._shared is self:
+                keys.update(table.by_key)
+        self.keys = keys
+        self.regex = re.compile(rf"(?<!\w)(?=({_trie_to_regex(_trie(keys))}))") if keys else re.compile(r"(?!x)x")
+        self._cache.clear()
+        self.version += 1
+
+
+_SHARED_SCANS = {False: _SharedKeyScan(), True: _SharedKeyScan()}
 
 
 def _trie(keys: Iterable[str]) -> dict:
@@ -303,14 +373,27 @@ def _case_classes() -> tuple[dict[int, str], object]:
 _CANONICAL, _SIMPLE_LOWER = _case_classes()
 
 
+_CANONICAL_CHARS = re.compile("[" + "".join(re.escape(chr(code)) for code in sorted(_CANONICAL)) + "]") \
+    if _CANONICAL else re.compile(r"(?!x)x")
+_FOLDED: dict[str, str] = {}  # the last few non-ASCII texts folded: each sentence is folded for several tables
+
+
 def _fold_case(text: str) -> str:
     """``text`` lower-cased the way ``re.IGNORECASE`` compares characters, one character per character."""
-    folded = text.lower()
     if text.isascii():
+        return text.lower()
+    folded = _FOLDED.get(text)
+    if folded is not None:
         return folded
+    folded = text.lower()
     if len(folded) != len(text):  # "İ".lower() is two characters; the regex engine uses the simple mapping
         folded = "".join(chr(_SIMPLE_LOWER(ord(char))) for char in text)
-    return folded.translate(_CANONICAL)
+    if _CANONICAL_CHARS.search(folded):
+        folded = folded.translate(_CANONICAL)
+    if len(_FOLDED) >= 256:
+        _FOLDED.clear()
+    _FOLDED[text] = folded
+    return folded
 
 
 NULLABLE = "nullable"

@@ -127,6 +127,15 @@ class Engine:
         futures = [self._pool.submit(func, part) for part in parts]
         return lambda: [future.result() for future in futures]
 
+    def run_each(self, func: Callable[..., T], calls: list[tuple]) -> list[T]:
+        """``[func(*args) for args in calls]``, side by side in the local process pool when one is open.
+        Meant for work on this machine's files (the final copy of a run's tables): a Dask engine, whose
+        workers may be elsewhere, runs them here, one after another."""
+        if self.engine != "local" or self._pool is None or len(calls) < 2:
+            return [func(*args) for args in calls]
+        futures = [self._pool.submit(func, *args) for args in calls]
+        return [future.result() for future in futures]
+
     def _submit_dask(self, func, parts):
         try:
             import dask.bag as db

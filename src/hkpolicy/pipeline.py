@@ -44,6 +44,7 @@ be at the same path on them (a shared file system).
 
 from __future__ import annotations
 
+import csv
 import os
 from pathlib import Path
 
@@ -127,29 +128,127 @@ class _Spool:
                      header=not self.path.exists(), **CSV_OPTIONS)
         self.rows += len(frame)
 
-    def pieces(self):
-        """The rows back as string frames ("" for empty cells), in the table's order."""
+    def read_rows(self):
+        """The header, then the rows back as lists of strings ("" for empty cells), in the table's order."""
         if not self.path.exists():
-            pd.DataFrame(columns=self.columns).to_csv(self.path, **CSV_OPTIONS)
-        options = dict(dtype=str, keep_default_na=False, na_filter=False)
-        if not self.in_order:  # unusual file names: fall back to one sort in memory
-            frame = pd.read_csv(self.path, **options)
-            yield frame.sort_values(self.sort_by, kind="stable", key=_typed)
+            yield list(self.columns)
             return
-        yield from pd.read_csv(self.path, chunksize=READ_CHUNK_ROWS, **options)
+        if not self.in_order:  # unusual file names: fall back to one sort in memory
+            frame = pd.read_csv(self.path, dtype=str, keep_default_na=False, na_filter=False)
+            frame = frame.sort_values(self.sort_by, kind="stable", key=_typed)
+            yield list(frame.columns)
+            yield from (list(row) for row in frame.itertuples(index=False, name=None))
+            return
+        with open(self.path, encoding="utf-8", newline="") as handle:
+            yield from csv.reader(handle)
 
-    def copy_to(self, target: Path, transform=None) -> int:
-        """Write the spooled table to ``target`` (each piece through ``transform``); returns the rows written."""
-        written, header = 0, True
+    def copy_to(self, target: Path, edit: "_RowEdit | None" = None) -> tuple[int, object]:
+        """Write the spooled table to ``target``, each row through ``edit``; returns (rows written, what
+        ``edit`` gathered). Rows are read and written with the csv module, as pandas wrote them (the same
+        quoting rules), so that a row left alone is copied as it was."""
+        edit = edit or _RowEdit()
+        written = 0
         with open(target, "w", encoding="utf-8", newline="") as handle:
-            for piece in self.pieces():
-                if transform is not None:
-                    piece = transform(piece)
-                if len(piece) or header:
-                    piece.to_csv(handle, header=header, **CSV_OPTIONS)
-                    header = False
-                written += len(piece)
-        return written
+            writer = csv.writer(handle, lineterminator="\n")
+            rows = self.read_rows()
+            header = next(rows)
+            edit.start(header)
+            writer.writerow(header + edit.extra_columns)
+            for row in rows:
+                row = edit(row)
+                if row is not None:
+                    writer.writerow(row)
+                    written += 1
+        return written, edit.result()
+
+
+def _copy_spool(spool: _Spool, target: Path, edit: "_RowEdit") -> tuple[int, object]:
+    """``spool.copy_to(target, edit)`` as a task a process pool can run (the tables are copied side by side)."""
+    return spool.copy_to(target, edit)
+
+
+class _RowEdit:
+    """What the final copy does to each row of a spooled table (a list of strings): returns the row to
+    write or None to leave it out. Plain data, so that a process pool can run the copies."""
+
+    extra_columns: list[str] = []
+
+    def start(self, header: list[str]) -> None:
+        self.column = {name: i for i, name in enumerate(header)}
+
+    def __call__(self, row: list[str]) -> list[str] | None:
+        return row
+
+    def result(self):
+        return None
+
+
+class _MarkManifest(_RowEdit):
+    """Duplicates get status "duplicate", their representative and the reason."""
+
+    def __init__(self, representative_of: dict[str, str], reasons: dict[str, str]):
+        self.representative_of, self.reasons = representative_of, reasons
+
+    def __call__(self, row):
+        article = row[self.column["article"]]
+        if article in self.representative_of:
+            row[self.column["status"]] = "duplicate"
+            row[self.column["duplicate_of"]] = self.representative_of[article]
+            row[self.column["reason"]] = self.reasons[article]
+        return row
+
+
+class _MarkArticles(_RowEdit):
+    """Every article gets ``duplicates.ARTICLE_EXTRA_COLUMNS``: its representative, copies and their outlets."""
+
+    def __init__(self, representative_of: dict[str, str], copies: dict[str, tuple[int, str]]):
+        from .duplicates import ARTICLE_EXTRA_COLUMNS
+
+        self.representative_of, self.copies = representative_of, copies
+        self.extra_columns = list(ARTICLE_EXTRA_COLUMNS)
+
+    def __call__(self, row):
+        article = row[self.column["article"]]
+        n_copies, outlets = self.copies.get(article, (0, ""))
+        return row + [self.representative_of.get(article, ""), str(n_copies), outlets]
+
+
+class _Keep(_RowEdit):
+    """Rows of articles that are not excluded (duplicates); counts those with a stance when asked."""
+
+    def __init__(self, excluded: set[str], count_stances: bool = False):
+        self.excluded, self.count_stances = excluded, count_stances
+        self.n_with_stance = 0
+
+    def __call__(self, row):
+        if row[self.column["article"]] in self.excluded:
+            return None
+        if self.count_stances and row[self.column["stance"]] != "":
+            self.n_with_stance += 1
+        return row
+
+    def result(self):
+        return self.n_with_stance
+
+
+class _KeepWithEvidence(_Keep):
+    """``_Keep`` for the cells, gathering the evidence of the ``wanted`` (article, nation) cells."""
+
+    def __init__(self, excluded: set[str], wanted: set[tuple[str, str]]):
+        super().__init__(excluded)
+        self.wanted = wanted
+        self.evidence: dict[tuple[str, str], str] = {}
+
+    def __call__(self, row):
+        row = super().__call__(row)
+        if row is not None:
+            cell = (row[self.column["article"]], row[self.column["nation"]])
+            if cell in self.wanted:
+                self.evidence[cell] = row[self.column["evidence"]]
+        return row
+
+    def result(self):
+        return self.evidence
 
 
 def _typed(column: pd.Series) -> pd.Series:
@@ -344,53 +443,21 @@ def run_study(raw: str | Path, out: str | Path, columns: dict[str, str] | None =
             status_counts["duplicate"] = len(representative_of)
             status_counts["ok"] -= len(representative_of)
 
-        def mark_manifest(piece: pd.DataFrame) -> pd.DataFrame:
-            is_copy = piece["article"].isin(representative_of.keys())
-            if is_copy.any():
-                copy_ids = piece.loc[is_copy, "article"]
-                piece.loc[is_copy, "status"] = "duplicate"
-                piece.loc[is_copy, "duplicate_of"] = copy_ids.map(representative_of)
-                piece.loc[is_copy, "reason"] = copy_ids.map(reasons)
-            return piece
-
-        def mark_articles(piece: pd.DataFrame) -> pd.DataFrame:
-            ids = piece["article"]
-            piece["duplicate_of"] = [representative_of.get(article, "") for article in ids]
-            piece["n_copies"] = pd.Series([copies.get(article, (0, ""))[0] for article in ids], index=piece.index,
-                                          dtype="int64")
-            piece["copy_outlets"] = [copies.get(article, (0, ""))[1] for article in ids]
-            return piece
-
-        def keep(piece: pd.DataFrame) -> pd.DataFrame:
-            return piece[~piece["article"].isin(excluded)] if excluded else piece
-
-        counts = {}
-        n_voting = 0
-
-        def count_votes(piece: pd.DataFrame) -> pd.DataFrame:
-            nonlocal n_voting
-            piece = keep(piece)
-            n_voting += int((piece["stance"] != "").sum())
-            return piece
-
         # The nation table's numbers are all in memory; its evidence is read while the cells are copied.
         excluded_ordinals = {i for i, article in enumerate(ids) if article in excluded}
         cells = tally.table(ids, excluded_ordinals, names)
         wanted = {(row.article, row.nation) for row in strongest_cells(cells).itertuples()} if len(cells) else set()
-        evidence: dict[tuple[str, str], str] = {}
-
-        def copy_cells(piece: pd.DataFrame) -> pd.DataFrame:
-            piece = keep(piece)
-            for article, nation, text in zip(piece["article"], piece["nation"], piece["evidence"]):
-                if (article, nation) in wanted:
-                    evidence[(article, nation)] = text
-            return piece
-
-        spools["manifest"].copy_to(out / "manifest.csv", mark_manifest)
-        spools["articles"].copy_to(out / "articles.csv", mark_articles)
-        counts["claims"] = spools["claims"].copy_to(out / "claims.csv", count_votes)
-        spools["voices"].copy_to(out / "voices.csv", keep)
-        counts["cells"] = spools["cells"].copy_to(out / "stance_by_article.csv", copy_cells)
+        copies_to_make = [
+            (spools["claims"], out / "claims.csv", _Keep(excluded, count_stances=True)),
+            (spools["articles"], out / "articles.csv", _MarkArticles(representative_of, copies)),
+            (spools["cells"], out / "stance_by_article.csv", _KeepWithEvidence(excluded, wanted)),
+            (spools["voices"], out / "voices.csv", _Keep(excluded)),
+            (spools["manifest"], out / "manifest.csv", _MarkManifest(representative_of, reasons)),
+        ]
+        counts = {}
+        # The biggest tables first: a local run copies them side by side in its worker processes.
+        results = runner.run_each(_copy_spool, copies_to_make)
+        (counts["claims"], n_voting), _, (counts["cells"], evidence), _, _ = results
 
     if wanted:
         cells["evidence"] = [evidence.get((article, nation), "").split(" | ")[0] if (article, nation) in wanted else ""

@@ -263,11 +263,11 @@ def _statement_hashes(claims: pd.DataFrame) -> pd.DataFrame:
     """(article, nation, 64-bit hash of ``tables.statement_key``) of the voting claims."""
     import hashlib
 
-    from .tables import statement_key, voting_claims
+    from .tables import statement_keys, voting_claims
 
     votes = voting_claims(claims)
-    keys = [int.from_bytes(hashlib.blake2b(statement_key(row).encode("utf-8"), digest_size=8).digest(), "little",
-                           signed=True) for row in votes.itertuples()]
+    keys = [int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest(), "little", signed=True)
+            for key in statement_keys(votes)]
     return pd.DataFrame({"article": votes["article"].astype(str).to_numpy(),
                          "nation": votes["nation"].astype(str).to_numpy(),
                          "key": pd.array(keys, dtype="int64")})

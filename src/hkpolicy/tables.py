@@ -58,10 +58,24 @@ def net_stance(score_sum: float, n_polar: int, n_neutral: int) -> str:
 def statement_key(row) -> str:
     """One statement, however many articles report it: a quotation is the same statement on the same
     day (its first 12 words, normalised); an unquoted claim is its own sentence."""
-    if row.quote:
-        words = re.findall(r"\w+", row.quote.lower())
-        return f"{row.date}|{' '.join(words[:12])}"
-    return f"{row.article}|{row.sentence_id}"
+    return _statement_key(row.quote, row.date, row.article, row.sentence_id)
+
+
+def statement_keys(claims: pd.DataFrame) -> list[str]:
+    """``statement_key`` of every row of ``claims`` (columns quote, date, article, sentence_id)."""
+    dates = claims["date"].tolist() if "date" in claims else [""] * len(claims)
+    return [_statement_key(quote, date, article, sentence_id) for quote, date, article, sentence_id
+            in zip(claims["quote"].tolist(), dates, claims["article"].tolist(), claims["sentence_id"].tolist())]
+
+
+_WORDS = re.compile(r"\w+")
+
+
+def _statement_key(quote, date, article, sentence_id) -> str:
+    if quote:
+        words = _WORDS.findall(quote.lower())
+        return f"{date}|{' '.join(words[:12])}"
+    return f"{article}|{sentence_id}"
 
 
 def by_article(claims: pd.DataFrame, names: dict[str, str] | None = None,
@@ -73,7 +87,7 @@ def by_article(claims: pd.DataFrame, names: dict[str, str] | None = None,
         return pd.DataFrame(columns=ARTICLE_TABLE_COLUMNS)
     if "date" not in votes:
         votes["date"] = ""
-    votes["key"] = [statement_key(row) for row in votes.itertuples()]
+    votes["key"] = statement_keys(votes)
     for label in ("oppose", "support", "neutral"):
         votes[f"n_{label}"] = (votes["stance"] == label).astype(int)
     cells = votes.groupby(["article", "nation"], sort=True).agg(
@@ -89,10 +103,17 @@ def by_article(claims: pd.DataFrame, names: dict[str, str] | None = None,
     ranked = ranked.assign(strength=ranked["score"].abs()).sort_values(
         ["article", "nation", "strength", "sentence_id"], ascending=[True, True, False, True], kind="stable")
     top = ranked.groupby(["article", "nation"], sort=False).head(EVIDENCE_SENTENCES)
-    top = top.assign(offsets=top["start"].astype(str) + "-" + top["end"].astype(str),
-                     sentence=top["text"].str.strip())
-    evidence = top.groupby(["article", "nation"], sort=False).agg(
-        evidence=("sentence", " | ".join), evidence_offsets=("offsets", ";".join)).reset_index()
+    # Joined in one pass over the ranked rows (a cell's rows are consecutive): pandas' string
+    # aggregation runs Python per group and was a third of this function's time.
+    joined: dict[tuple[str, str], tuple[list[str], list[str]]] = {}
+    for article, nation, start, end, text in zip(top["article"].tolist(), top["nation"].tolist(),
+                                                 top["start"].tolist(), top["end"].tolist(), top["text"].tolist()):
+        sentences, offsets = joined.setdefault((article, nation), ([], []))
+        sentences.append(text.strip())
+        offsets.append(f"{start}-{end}")
+    evidence = pd.DataFrame([(article, nation, " | ".join(sentences), ";".join(offsets))
+                             for (article, nation), (sentences, offsets) in joined.items()],
+                            columns=["article", "nation", "evidence", "evidence_offsets"])
     cells = cells.merge(evidence, on=["article", "nation"], how="left")
     cells["name"] = [names.get(nation, nation) for nation in cells["nation"]]
     cells["score"] = cells["score"].round(4)

@@ -128,13 +128,19 @@ class Engine:
         return lambda: [future.result() for future in futures]
 
     def run_each(self, func: Callable[..., T], calls: list[tuple]) -> list[T]:
-        """``[func(*args) for args in calls]``, side by side in the local process pool when one is open.
-        Meant for work on this machine's files (the final copy of a run's tables): a Dask engine, whose
-        workers may be elsewhere, runs them here, one after another."""
-        if self.engine != "local" or self._pool is None or len(calls) < 2:
+        """``[func(*args) for args in calls]``, side by side in the local process pool or the Dask
+        LocalCluster when one is open. Meant for work on this machine's files (the final copy of a run's
+        tables): with a Dask cluster at a given address, whose workers may be elsewhere, they run here,
+        one after another."""
+        if len(calls) < 2:
             return [func(*args) for args in calls]
-        futures = [self._pool.submit(func, *args) for args in calls]
-        return [future.result() for future in futures]
+        if self.engine == "local" and self._pool is not None:
+            futures = [self._pool.submit(func, *args) for args in calls]
+            return [future.result() for future in futures]
+        if self.engine == "dask" and self._cluster is not None and self._client is not None:
+            futures = [self._client.submit(func, *args, pure=False) for args in calls]
+            return self._client.gather(futures)
+        return [func(*args) for args in calls]
 
     def _submit_dask(self, func, parts):
         try:

@@ -399,17 +399,29 @@ def _fold_case(text: str) -> str:
 NULLABLE = "nullable"
 
 
-def _pattern_keys(pattern: str, flags: int) -> set[str] | str | None:
-    """The strings (at most ``KEY_LENGTH`` long, folded if case-insensitive) that every match of
-    ``pattern`` begins with one of; None when they cannot be told, ``NULLABLE`` if it can match ""."""
+def _parse(pattern: str, flags: int) -> tuple[list | None, bool] | None:
+    """(the stdlib's parse of ``pattern`` as a list of items, case-insensitive?); None for an invalid
+    regex; items None when a global inline flag changes the case rule (nothing can be read off then)."""
     try:
         parsed = re._parser.parse(pattern, flags)  # the stdlib's own regex parser
     except Exception:
-        return NULLABLE  # not a valid regex: let the single alternation report it
+        return None
     fold = bool(flags & re.IGNORECASE)
     if bool(parsed.state.flags & re.IGNORECASE) != fold:  # a global (?i) inside the pattern
+        return None, fold
+    return list(parsed), fold
+
+
+def _pattern_keys(pattern: str, flags: int) -> set[str] | str | None:
+    """The strings (at most ``KEY_LENGTH`` long, folded if case-insensitive) that every match of
+    ``pattern`` begins with one of; None when they cannot be told, ``NULLABLE`` if it can match ""."""
+    parsed = _parse(pattern, flags)
+    if parsed is None:
+        return NULLABLE  # not a valid regex: let the single alternation report it
+    items, fold = parsed
+    if items is None:
         return None
-    found = _sequence_keys(list(parsed), fold)
+    found = _sequence_keys(items, fold)
     if found is None:
         return None
     if ("", False) in found:
@@ -422,15 +434,11 @@ def _pattern_keys(pattern: str, flags: int) -> set[str] | str | None:
 def _required_literal(pattern: str, flags: int, shortest: int = 4) -> str | None:
     """The longest run of plain characters every match of ``pattern`` contains (folded if case-insensitive),
     or None when there is none of at least ``shortest`` characters."""
-    try:
-        parsed = re._parser.parse(pattern, flags)
-    except Exception:
-        return None
-    fold = bool(flags & re.IGNORECASE)
-    if bool(parsed.state.flags & re.IGNORECASE) != fold:
+    items, fold = _parse(pattern, flags) or (None, False)
+    if items is None:
         return None
     best, run = "", ""
-    for op, value in list(parsed) + [(None, None)]:
+    for op, value in items + [(None, None)]:
         if op is re._constants.LITERAL:
             run += _fold_char(value, fold)
             continue
@@ -442,14 +450,10 @@ def required_literals(pattern: str, flags: int = 0, shortest: int = 3) -> frozen
     """Strings (folded if case-insensitive) of which every match of ``pattern`` contains at least one, read
     off the stdlib's parse: runs of plain characters, alternatives' sets joined, optional parts skipped.
     None when no such set of strings of at least ``shortest`` characters can be told."""
-    try:
-        parsed = re._parser.parse(pattern, flags)
-    except Exception:
+    items, fold = _parse(pattern, flags) or (None, False)
+    if items is None:
         return None
-    fold = bool(flags & re.IGNORECASE)
-    if bool(parsed.state.flags & re.IGNORECASE) != fold:
-        return None
-    found = _sequence_literals(list(parsed), fold, shortest)
+    found = _sequence_literals(items, fold, shortest)
     return frozenset(found) if found else None
 
 

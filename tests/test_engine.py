@@ -125,3 +125,25 @@ def test_ids_out_of_file_order_are_still_sorted(tmp_path):
     for name, keys in sort.items():
         expected = write_table(reference[name], tmp_path / "reference" / f"{name}.csv", sort_by=keys)
         assert (tmp_path / "streamed" / f"{name}.csv").read_bytes() == expected.read_bytes(), name
+
+
+def test_parquet_written_in_chunks_equals_the_whole_csv(tmp_path):
+    """``--parquet`` converts each table in chunks; the result must be the table ``read_table`` gives for
+    the whole CSV, column types included, however the chunks fall (here: 3 rows, so that a column can be
+    numbers in one chunk and text in another)."""
+    from hkpolicy.io import csv_to_parquet, read_table
+
+    for name in TABLES:
+        source = RAW.parent / "processed" / f"{name}.csv"
+        for chunk_rows in (3, 50_000):
+            target = csv_to_parquet(source, tmp_path / f"{name}_{chunk_rows}.parquet", chunk_rows=chunk_rows)
+            got, want = pd.read_parquet(target), read_table(source)
+            assert list(got.dtypes.astype(str)) == list(want.dtypes.astype(str)), name
+            pd.testing.assert_frame_equal(got, want, check_dtype=True)
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text("a,b,c\n1,1,x\n2,2.5,\n3,3,1\n,4,2\n", encoding="utf-8")
+    got = pd.read_parquet(csv_to_parquet(mixed, chunk_rows=2))
+    pd.testing.assert_frame_equal(got, read_table(mixed))
+    empty = tmp_path / "empty.csv"
+    empty.write_text("a,b\n", encoding="utf-8")
+    assert list(pd.read_parquet(csv_to_parquet(empty)).columns) == ["a", "b"]

@@ -23,3 +23,42 @@ def write_table(frame: pd.DataFrame, path: str | Path, sort_by: list[str] | None
 def read_table(path: str | Path) -> pd.DataFrame:
     """Read a table written by ``write_table`` (strings kept as strings, empty cells as "")."""
     return pd.read_csv(path, keep_default_na=False, na_values=[], dtype_backend="numpy_nullable")
+
+
+def csv_to_parquet(csv_path: str | Path, parquet_path: str | Path | None = None, chunk_rows: int = 50_000) -> Path:
+    """A Parquet copy of a table written by ``write_table``, read and written ``chunk_rows`` rows at a time
+    (memory flat however long the table). Its columns have the types ``read_table`` gives the whole file
+    (string, Int64, Float64, boolean): a first pass reads each chunk's types and widens them (Int64 and
+    Float64 make Float64; any other mix makes string), the second converts and writes."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    csv_path = Path(csv_path)
+    parquet_path = Path(parquet_path) if parquet_path else csv_path.with_suffix(".parquet")
+    options = dict(keep_default_na=False, na_values=[], dtype_backend="numpy_nullable")
+    types: dict[str, str] = {}
+    for chunk in pd.read_csv(csv_path, chunksize=chunk_rows, **options):
+        for column, dtype in chunk.dtypes.items():
+            types[column] = _wider(types.get(column), str(dtype))
+    writer = None
+    try:
+        for chunk in pd.read_csv(csv_path, chunksize=chunk_rows, dtype=types, **options):
+            table = pa.Table.from_pandas(chunk, preserve_index=False)
+            if writer is None:
+                writer = pq.ParquetWriter(parquet_path, table.schema)
+            writer.write_table(table)
+    finally:
+        if writer is not None:
+            writer.close()
+    if writer is None:  # no rows: the header's columns, typed as the whole-file read types them
+        read_table(csv_path).to_parquet(parquet_path, index=False)
+    return parquet_path
+
+
+def _wider(seen: str | None, found: str) -> str:
+    """The type of a column that has been ``seen`` in earlier chunks and is ``found`` in this one."""
+    if seen is None or seen == found:
+        return found
+    if {seen, found} == {"Int64", "Float64"}:
+        return "Float64"
+    return "string"

@@ -464,11 +464,11 @@ def run_study(raw: str | Path, out: str | Path, columns: dict[str, str] | None =
                              for article, nation in zip(cells["article"], cells["nation"])]
     nation_table = by_nation(cells, names=names, statements=tally.statements(excluded_ordinals))
     write_table(nation_table, out / "stance_by_nation.csv")
-    if parquet:  # from the written CSVs (each read whole: Parquet output is not streamed)
-        from .io import read_table
+    if parquet:  # from the written CSVs, in chunks
+        from .io import csv_to_parquet
 
         for name in ("manifest", "articles", "claims", "voices", "stance_by_article", "stance_by_nation"):
-            read_table(out / f"{name}.csv").to_parquet(out / f"{name}.parquet", index=False)
+            csv_to_parquet(out / f"{name}.csv")
 
     n_inputs = sum(status_counts.values())
     status = ", ".join(f"{count} {state}" for state, count in sorted(status_counts.items()) if count)

@@ -136,8 +136,7 @@ class KeyedAlternation:
         # Every keyed table with this case rule is scanned for keys in one pass per text (``_SharedKeyScan``).
         self._shared = _SHARED_SCANS[self.fold]
         self._shared.changed()
-        self._shared_version = -1
-        self._shared_candidates: dict[str, tuple[int, ...]] = {}
+        self._shared_found: tuple[int, dict[str, tuple[int, ...]]] = (-1, {})  # (scan version, candidates by key)
         # Patterns keyed by fewer than three characters (``[A-Z]\\w* University``) come up at many words;
         # the ones that need some literal text are not tried in a text without it.
         self.vague = {index: literal for index, found in enumerate(keys) if found and min(map(len, found)) < 3
@@ -162,12 +161,11 @@ class KeyedAlternation:
 
     def _positions(self, probe: str) -> list[tuple[int, tuple[int, ...]]]:
         """(position, candidate patterns) of each word start of ``probe`` where a pattern can begin."""
-        shared = self._shared
-        positions = shared.positions(probe)
-        if self._shared_version != shared.version:  # another table's keys joined the shared scan
-            self._shared_candidates = self._candidates_for(shared.keys)
-            self._shared_version = shared.version
-        candidates = self._shared_candidates
+        (_, keys, version), positions = self._shared.positions(probe)
+        found = self._shared_found
+        if found[0] != version:  # another table's keys joined the shared scan
+            found = self._shared_found = (version, self._candidates_for(keys))
+        candidates = found[1]
         return [(position, candidates[key]) for position, key in positions if key in candidates]
 
     def compile_all(self) -> None:
@@ -304,36 +302,38 @@ class _SharedKeyScan:
     tables in turn."""
 
     def __init__(self):
-        self.keys: set[str] = set()
-        self.version = 0
-        self.regex: re.Pattern | None = None
-        self._cache: dict[str, list[tuple[int, str]]] = {}
+        # (regex, keys, version), replaced as a whole when tables are added, so that a reader in another
+        # thread always sees a regex with the keys it was built from.
+        self.state: tuple[re.Pattern, frozenset[str], int] | None = None
+        self._version = 0
+        self._cache: dict[str, tuple[int, list[tuple[int, str]]]] = {}
 
     def changed(self) -> None:
         """A table was added: the union is rebuilt when next used."""
-        self.regex = None
+        self.state = None
 
-    def positions(self, probe: str) -> list[tuple[int, str]]:
-        """(position, longest key found there) for each word start of ``probe`` where a key begins."""
-        if self.regex is None:
-            self._build()
-        found = self._cache.get(probe)
-        if found is None:
-            found = [(match.start(), match.group(1)) for match in self.regex.finditer(probe)]
-            if len(self._cache) >= 256:
-                self._cache.clear()
-            self._cache[probe] = found
-        return found
+    def positions(self, probe: str) -> tuple[tuple[re.Pattern, frozenset[str], int], list[tuple[int, str]]]:
+        """(the scan's state, [(position, longest key found there)]) for each word start of ``probe`` where
+        a key begins."""
+        state = self.state or self._build()
+        cached = self._cache.get(probe)
+        if cached is not None and cached[0] == state[2]:
+            return state, cached[1]
+        found = [(match.start(), match.group(1)) for match in state[0].finditer(probe)]
+        if len(self._cache) >= 256:
+            self._cache.clear()
+        self._cache[probe] = (state[2], found)
+        return state, found
 
-    def _build(self) -> None:
+    def _build(self) -> tuple[re.Pattern, frozenset[str], int]:
         keys = set()
         for table in list(_ALTERNATIONS):
             if table.keyed and table._shared is self:
                 keys.update(table.by_key)
-        self.keys = keys
-        self.regex = re.compile(rf"(?<!\w)(?=({_trie_to_regex(_trie(keys))}))") if keys else re.compile(r"(?!x)x")
-        self._cache.clear()
-        self.version += 1
+        regex = re.compile(rf"(?<!\w)(?=({_trie_to_regex(_trie(keys))}))") if keys else re.compile(r"(?!x)x")
+        self._version += 1
+        self.state = (regex, frozenset(keys), self._version)
+        return self.state
 
 
 _SHARED_SCANS = {False: _SharedKeyScan(), True: _SharedKeyScan()}

@@ -7,8 +7,6 @@ import pytest
 
 from hkpolicy.stance import score_stance, stance_rules, tone, tone_analyzer, vader_analyzer
 
-from .conftest import BLOOMBERG, LONDON
-
 
 def rule_stance(sentence: str, speech: str = "indirect") -> str:
     return stance_rules().score(sentence, speech)[0]

@@ -101,7 +101,6 @@ def build_tables(claims: pd.DataFrame, duplicates: set[str] | None = None) -> di
 
 
 CSV_OPTIONS = dict(index=False, lineterminator="\n", encoding="utf-8", float_format="%.6g")
-READ_CHUNK_ROWS = 2000
 VOICE_SORT = ["article", "sentence_id", "actor"]
 CELL_SORT = ["article", "nation"]
 # What the nation table needs of each article-nation cell (the evidence cut to its first sentence).

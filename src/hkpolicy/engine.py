@@ -60,13 +60,10 @@ def map_batches(func: Callable[[pd.DataFrame], T], articles: pd.DataFrame, engin
 
 
 def _local_cluster(workers: int):
-    """A Dask LocalCluster of ``workers`` single-threaded worker processes. No memory limit: a run's memory is
-    flat (batches of files), and without one the nannies do not poll and manage each worker's memory (4%
-    of a run's time at 4k articles)."""
+    """A Dask LocalCluster of ``workers`` single-threaded worker processes (Dask's default memory limits)."""
     from dask.distributed import LocalCluster
 
-    return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=0,
-                        dashboard_address=None)
+    return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
 
 
 def _progress(total: int, enabled: bool):

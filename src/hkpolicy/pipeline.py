@@ -30,9 +30,10 @@ process, for each chunk (the next chunk is being processed meanwhile),
 
 Duplicates are only known once everything is read, so every article is analysed, duplicates included,
 and at the end the duplicates' claims, voices and cells are dropped (unless ``keep_duplicates``); the
-temporary tables are then copied, chunk by chunk, into the final CSVs with the duplicate columns filled
-in, and the nation table is computed from the kept numbers, with the evidence of its strongest cells
-read back while the cells are copied. Files are processed in sorted path order and each chunk is sorted,
+temporary tables are then copied row by row (csv module) into the final CSVs with the duplicate columns
+filled in, the five tables side by side in the local pool's workers (or a Dask LocalCluster's), and the
+nation table is computed from the kept numbers, with the evidence of its strongest cells read back while
+the cells are copied. Files are processed in sorted path order and each chunk is sorted,
 so the rows come out in the documented order without a global sort; if article ids of successive files
 are ever not in that order (possible only with unusual file names, e.g. ``a.csv`` and ``a.csv!.txt``),
 the affected table is sorted in memory instead. The outputs are byte-identical to sorting whole tables,

@@ -100,8 +100,8 @@ class KeyedAlternation:
 
     Each pattern's possible first characters (up to ``KEY_LENGTH``; fewer where the pattern continues
     with something that cannot be enumerated, such as ``\\s+``) are read off the stdlib's own parse of
-    the pattern. One prefix-tree regex over all those keys finds, in a single scan, the word starts
-    where some pattern can begin; there, the patterns keyed by what is found are tried one by one in
+    the pattern. One prefix-tree regex over those keys (shared with the other tables of the same case
+    rule: ``_SharedKeyScan``) finds, in a single scan, the word starts where some pattern can begin; there, the patterns keyed by what is found are tried one by one in
     table order, each compiled on its own as ``(?<!\\w)(?:pattern)(?!\\w)``, and the first that matches
     wins. This gives the same matches, in the same order, as ``re.finditer`` over the whole alternation
     (tested on every table and the corpus), at a fraction of the cost: the engine no longer tries
@@ -131,23 +131,21 @@ class KeyedAlternation:
         # The key scan reports the longest key at a position; the patterns keyed by its shorter
         # prefixes can begin there too.
         self.by_key = by_key
-        self.candidates = self._candidates_for(by_key)
-        self.key_regex = re.compile(rf"(?<!\w)(?=({_trie_to_regex(_trie(by_key))}))") if by_key else None
         # Every keyed table with this case rule is scanned for keys in one pass per text (``_SharedKeyScan``).
         self._shared = _SHARED_SCANS[self.fold]
         self._shared.changed()
         self._shared_found: tuple[int, dict[str, tuple[int, ...]]] = (-1, {})  # (scan version, candidates by key)
         # Patterns keyed by fewer than three characters (``[A-Z]\\w* University``) come up at many words;
-        # the ones that need some literal text are not tried in a text without it.
-        self.vague = {index: literal for index, found in enumerate(keys) if found and min(map(len, found)) < 3
-                      for literal in [_required_literal(self.patterns[index], flags)] if literal}
+        # the ones that need some literal text are not tried in a text without any of it.
+        self.vague = {index: literals for index, found in enumerate(keys) if found and min(map(len, found)) < 3
+                      for literals in [required_literals(self.patterns[index], flags, shortest=4)] if literals}
         # Patterns that can begin with any word (``\\w+-nation statement``) are searched for together.
         self.unkeyed = [index for index, found in enumerate(keys) if found is None]
         self.unkeyed_regex = FirstCharAlternation([self.patterns[i] for i in self.unkeyed], flags) \
             if self.unkeyed else None
         # If each of them needs some literal text ("statement"), a text with none of those has no match.
-        required = [_required_literal(self.patterns[i], flags) for i in self.unkeyed]
-        self.unkeyed_literals = None if None in required else sorted(set(required))
+        required = [required_literals(self.patterns[i], flags, shortest=4) for i in self.unkeyed]
+        self.unkeyed_literals = None if None in required else sorted(set().union(*required))
 
     def _candidates_for(self, keys) -> dict[str, tuple[int, ...]]:
         """For each key found by a scan (the longest key at a position), this table's patterns that can
@@ -223,7 +221,7 @@ class KeyedAlternation:
         if unkeyed is not None:
             return self._merged_matches(text, probe, unkeyed, first)
         found: list[AlternationMatch] = []
-        if self.key_regex is None:
+        if not self.by_key:
             return found
         end = 0
         compiled, names, vague = self._compiled, self._names, self.vague
@@ -231,8 +229,8 @@ class KeyedAlternation:
             if position < end:
                 continue
             for index in candidates:
-                if vague and index in vague and vague[index] not in probe:
-                    continue  # a literal it needs is absent
+                if vague and index in vague and not any(literal in probe for literal in vague[index]):
+                    continue  # the literal text it needs is absent
                 match = (compiled[index] or self._pattern(index)).match(text, position)
                 if match:
                     found.append(AlternationMatch(match, names[index]))
@@ -245,8 +243,9 @@ class KeyedAlternation:
     def _merged_matches(self, text: str, probe: str, unkeyed, first: bool) -> list["AlternationMatch"]:
         """``_matches`` when some unkeyed pattern matches: its matches merged with the keyed ones."""
         found: list[AlternationMatch] = []
-        positions = self._positions(probe) if self.key_regex is not None else ()
-        absent = {index for index, literal in self.vague.items() if literal not in probe} if self.vague else ()
+        positions = self._positions(probe) if self.by_key else ()
+        absent = {index for index, literals in self.vague.items()
+                  if not any(literal in probe for literal in literals)} if self.vague else ()
         end = 0
         for position, candidates in positions:
             # Unkeyed patterns' matches that begin before this position come first.
@@ -429,21 +428,6 @@ def _pattern_keys(pattern: str, flags: int) -> set[str] | str | None:
     if any(not key for key, _ in found):
         return None
     return {key for key, _ in found}
-
-
-def _required_literal(pattern: str, flags: int, shortest: int = 4) -> str | None:
-    """The longest run of plain characters every match of ``pattern`` contains (folded if case-insensitive),
-    or None when there is none of at least ``shortest`` characters."""
-    items, fold = _parse(pattern, flags) or (None, False)
-    if items is None:
-        return None
-    best, run = "", ""
-    for op, value in items + [(None, None)]:
-        if op is re._constants.LITERAL:
-            run += _fold_char(value, fold)
-            continue
-        best, run = max(best, run, key=len), ""
-    return best if len(best) >= shortest else None
 
 
 def required_literals(pattern: str, flags: int = 0, shortest: int = 3) -> frozenset[str] | None:

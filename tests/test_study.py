@@ -153,12 +153,12 @@ def test_annotations_are_found_in_their_articles(articles):
 
 def test_batches_and_engines_give_identical_tables(articles, study_out):
     from hkpolicy.engine import map_batches
-    from hkpolicy.pipeline import _analyse_batch, build_tables
+    from hkpolicy.pipeline import analyse_articles, build_tables
 
     subset = articles[["article", "date", "text"]]
-    single = map_batches(_analyse_batch, subset, batch_size=len(subset), workers=1, progress=False)
-    many = map_batches(_analyse_batch, subset, batch_size=3, workers=2, progress=False)
-    dask = map_batches(_analyse_batch, subset, batch_size=4, engine="dask", scheduler="synchronous", progress=False)
+    single = map_batches(analyse_articles, subset, batch_size=len(subset), workers=1, progress=False)
+    many = map_batches(analyse_articles, subset, batch_size=3, workers=2, progress=False)
+    dask = map_batches(analyse_articles, subset, batch_size=4, engine="dask", scheduler="synchronous", progress=False)
     tables = []
     for result in (single, many, dask):
         claims = pd.concat([claims for claims, _ in result], ignore_index=True)

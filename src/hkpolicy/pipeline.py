@@ -70,10 +70,6 @@ def analyse_articles(articles: pd.DataFrame, method: str = "default") -> tuple[p
     return score_stance(claims, method=method), voices
 
 
-def _analyse_batch(batch: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    return analyse_articles(batch)
-
-
 def warm_up() -> None:
     """Load and compile every dictionary, lexicon and model once, before worker processes are forked,
     so that each worker inherits them instead of compiling its own."""

@@ -130,10 +130,17 @@ def _shingle_hashes(words: list[str], shingle_size: int) -> np.ndarray:
     combined = np.zeros(count, dtype=np.uint64)
     for position in range(shingle_size):
         combined += word_hashes[position:position + count] * multipliers[position]
-    combined ^= combined >> np.uint64(33)
-    combined *= np.uint64(0xFF51AFD7ED558CCD)
-    combined ^= combined >> np.uint64(33)
-    return (combined >> np.uint64(32)).astype(np.uint32)
+    return (_mix64(combined) >> np.uint64(32)).astype(np.uint32)
+
+
+def _mix64(values: np.ndarray) -> np.ndarray:
+    """A 64-bit avalanche (MurmurHash3-style finaliser step), in place, so that sums of position-weighted
+    hashes spread over all bits."""
+    with np.errstate(over="ignore"):
+        values ^= values >> np.uint64(33)
+        values *= np.uint64(0xFF51AFD7ED558CCD)
+        values ^= values >> np.uint64(33)
+    return values
 
 
 def _identity(value):
@@ -291,10 +298,7 @@ class _BandIndex:
         values = signatures[:, :self.bands * self.rows].reshape(count, self.bands, self.rows).astype(np.uint64)
         with np.errstate(over="ignore"):
             combined = (values * _position_multipliers(self.rows)).sum(axis=2, dtype=np.uint64)
-            combined ^= combined >> np.uint64(33)
-            combined *= np.uint64(0xFF51AFD7ED558CCD)
-            combined ^= combined >> np.uint64(33)
-        return combined.T.copy()  # (bands, count)
+        return _mix64(combined).T.copy()  # (bands, count)
 
     def add(self, new_rows: np.ndarray, signatures: np.ndarray) -> np.ndarray:
         hashes = self.band_hashes(signatures)

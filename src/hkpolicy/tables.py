@@ -163,7 +163,7 @@ def by_nation(article_table: pd.DataFrame, names: dict[str, str] | None = None,
     statements = dict(statements) if statements is not None else {}
     if claims is not None and not statements:
         votes = voting_claims(claims, duplicates)
-        statements = {nation: len({statement_key(row) for row in group.itertuples()})
+        statements = {nation: len(set(statement_keys(group)))
                       for nation, group in votes.groupby("nation")}
     rows = []
     for nation, group in article_table.groupby("nation", sort=True):

@@ -127,14 +127,14 @@ def test_ids_out_of_file_order_are_still_sorted(tmp_path):
         assert (tmp_path / "streamed" / f"{name}.csv").read_bytes() == expected.read_bytes(), name
 
 
-def test_parquet_written_in_chunks_equals_the_whole_csv(tmp_path):
+def test_parquet_written_in_chunks_equals_the_whole_csv(study_out, tmp_path):
     """``--parquet`` converts each table in chunks; the result must be the table ``read_table`` gives for
     the whole CSV, column types included, however the chunks fall (here: 3 rows, so that a column can be
     numbers in one chunk and text in another)."""
     from hkpolicy.io import csv_to_parquet, read_table
 
     for name in TABLES:
-        source = RAW.parent / "processed" / f"{name}.csv"
+        source = study_out / f"{name}.csv"
         for chunk_rows in (3, 50_000):
             target = csv_to_parquet(source, tmp_path / f"{name}_{chunk_rows}.parquet", chunk_rows=chunk_rows)
             got, want = pd.read_parquet(target), read_table(source)

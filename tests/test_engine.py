@@ -147,3 +147,33 @@ def test_parquet_written_in_chunks_equals_the_whole_csv(study_out, tmp_path):
     empty = tmp_path / "empty.csv"
     empty.write_text("a,b\n", encoding="utf-8")
     assert list(pd.read_parquet(csv_to_parquet(empty)).columns) == ["a", "b"]
+
+
+def test_csv_rows_writes_what_pandas_writes(study_out):
+    """The streamed run's workers write their rows with ``io.csv_rows``; the final tables must read as if
+    pandas had written them: same quoting, number formats and empty cells, on the study's tables and on
+    the awkward values a corpus can hold."""
+    from hkpolicy.io import CSV_FORMAT, csv_rows, read_table
+
+    def pandas_rows(frame):
+        return frame.to_csv(header=False, **CSV_FORMAT)
+
+    for name in TABLES:
+        frame = pd.read_csv(study_out / f"{name}.csv", keep_default_na=False)
+        assert csv_rows(frame) == pandas_rows(frame), name
+        assert csv_rows(read_table(study_out / f"{name}.csv")) == pandas_rows(read_table(study_out / f"{name}.csv"))
+    awkward = pd.DataFrame({
+        "text": ['plain', 'comma, inside', 'quote " inside', 'line\nbreak', 'carriage\rreturn', "", None,
+                 "“curly” — dash", "tab\there", " leading space"],
+        "score": [0.1234567, -0.0, 1e-7, float("nan"), float("inf"), 123456789.0, 0.5, -1.0, 2.0, 1 / 3],
+        "count": list(range(10)),
+        "flag": [True, False] * 5,
+        "mixed": ["a", 1, 2.5, None, float("nan"), True, "b,c", "", "x", pd.NA],
+    })
+    awkward["text_str"] = awkward["text"].astype("str")
+    assert csv_rows(awkward) == pandas_rows(awkward)
+    assert csv_rows(awkward.iloc[[6]]) == pandas_rows(awkward.iloc[[6]])  # a row of one empty text cell
+    assert csv_rows(awkward[["text"]].iloc[[5]]) == pandas_rows(awkward[["text"]].iloc[[5]])
+    dated = pd.DataFrame({"when": pd.to_datetime(["2020-07-01", None]), "n": pd.array([1, None], dtype="Int64")})
+    assert csv_rows(dated) == pandas_rows(dated)  # left to pandas
+    assert csv_rows(awkward.iloc[:0]) == ""

@@ -19,10 +19,11 @@ Streaming (memory flat in corpus size, every core busy)
 files (by default ``batch_size * workers * 4``) split into batches of ``batch_size`` files, to the
 engine. Each worker runs ``process_files`` on its batch: it reads and cleans the files itself, analyses
 the articles, builds their article-nation cells, and computes what the duplicate index needs of each
-text (``duplicates.fingerprints``), so reading, cleaning and analysis all run on every core. The main
-process, for each chunk (the next chunk is being processed meanwhile),
+text (``duplicates.fingerprints``), and writes its tables as sorted CSV rows (``process_files_for_run``),
+so reading, cleaning, analysis and formatting all run on every core. The main process, for each chunk
+(the next chunk is being processed meanwhile),
 
-* appends the manifest, articles (text included), claims, voices and cells to temporary CSVs,
+* appends the rows of the manifest, articles (text included), claims, voices and cells to temporary CSVs,
 * adds the fingerprints to a ``duplicates.DuplicateIndex`` (signatures and a little metadata per article,
   never texts; shingle sets on disk),
 * keeps, per article-nation cell, only its numbers (article ordinal, nation, stance, score, counts), and per
@@ -55,9 +56,8 @@ import pandas as pd
 from .actors import nation_names
 from .claims import extract_claims_and_voices
 from .engine import Engine, map_batches  # noqa: F401  (map_batches: for callers mapping their own batches)
-from .ingest import (ARTICLE_COLUMNS, MANIFEST_COLUMNS, corpus_layout, read_files, read_provenance,
-                     records_to_frames)
-from .io import write_table
+from .ingest import corpus_layout, read_files, read_provenance, records_to_frames
+from .io import csv_rows, write_table
 from .stance import score_stance
 from .tables import by_article, by_nation
 
@@ -97,11 +97,22 @@ def build_tables(claims: pd.DataFrame, duplicates: set[str] | None = None) -> di
             "stance_by_nation": by_nation(article_table, names=names, claims=claims, duplicates=duplicates)}
 
 
-CSV_OPTIONS = dict(index=False, lineterminator="\n", encoding="utf-8", float_format="%.6g")
 VOICE_SORT = ["article", "sentence_id", "actor"]
 CELL_SORT = ["article", "nation"]
 # What the nation table needs of each article-nation cell (the evidence cut to its first sentence).
 SLIM_CELL_COLUMNS = ["article", "nation", "name", "stance", "score", "n_claims", "n_statements", "evidence"]
+
+
+def serialise_rows(frame: pd.DataFrame, sort_by: list[str]) -> tuple[str, int, object, object]:
+    """``frame`` sorted by ``sort_by`` and written as CSV rows without a header (``io.csv_rows``): (text,
+    number of rows, first row's sort key, last row's sort key). A worker serialises its own batch, so that
+    the main process of a streamed run only appends text."""
+    if not len(frame):
+        return "", 0, None, None
+    frame = frame.sort_values(sort_by, kind="stable") if sort_by else frame
+    first = tuple(frame[sort_by].iloc[0]) if sort_by else ()
+    last = tuple(frame[sort_by].iloc[-1]) if sort_by else ()
+    return csv_rows(frame), len(frame), first, last
 
 
 class _Spool:
@@ -114,15 +125,22 @@ class _Spool:
         self._last = None
 
     def append(self, frame: pd.DataFrame) -> None:
-        frame = frame.sort_values(self.sort_by, kind="stable") if self.sort_by else frame
-        if len(frame):
-            first = tuple(frame[self.sort_by].iloc[0]) if self.sort_by else None
+        """Add the rows of ``frame`` (sorted here)."""
+        self.append_rows(*serialise_rows(frame, self.sort_by))
+
+    def append_rows(self, rows: str, n_rows: int, first, last) -> None:
+        """Add rows already written as CSV text (``serialise_rows``: sorted, no header), whose first and last
+        sort keys are ``first`` and ``last``."""
+        if n_rows:
             if self._last is not None and first < self._last:
                 self.in_order = False
-            self._last = tuple(frame[self.sort_by].iloc[-1]) if self.sort_by else None
-        frame.to_csv(self.path, mode="w" if self.rows == 0 and not self.path.exists() else "a",
-                     header=not self.path.exists(), **CSV_OPTIONS)
-        self.rows += len(frame)
+            self._last = last
+        new = not self.path.exists()
+        with open(self.path, "a", encoding="utf-8", newline="") as handle:
+            if new:
+                csv.writer(handle, lineterminator="\n").writerow(self.columns)
+            handle.write(rows)
+        self.rows += n_rows
 
     def read_rows(self):
         """The header, then the rows back as lists of strings ("" for empty cells), in the table's order."""
@@ -289,6 +307,26 @@ def process_files(items: list[tuple[str, dict | None]], base: str, columns: dict
             "fingerprints": fingerprints(articles)}
 
 
+# The tables a streamed run spools (written piece by piece, then copied out) and the order of their rows.
+SPOOL_ORDER = {"manifest": ["source_file", "article"], "articles": ["article"], "claims": CLAIM_SORT,
+               "voices": VOICE_SORT, "cells": CELL_SORT}
+# What the main process keeps of each article-nation cell (``_NationTally``).
+TALLY_COLUMNS = ["article", "nation", "stance", "score", "n_claims", "n_statements"]
+
+
+def process_files_for_run(items: list[tuple[str, dict | None]], base: str, columns: dict[str, str] | None = None,
+                          method: str = "default") -> dict[str, object]:
+    """``process_files`` as a streamed run's task: its tables already written as CSV rows
+    (``serialise_rows``, under ``rows``), so that the main process only appends text; besides them the
+    files' ``status_counts``, the ``fingerprints``, the ``statements`` and the cells' numbers (``tally``,
+    ``TALLY_COLUMNS``)."""
+    result = process_files(items, base, columns=columns, method=method)
+    return {"rows": {name: serialise_rows(result[name], sort_by) for name, sort_by in SPOOL_ORDER.items()},
+            "status_counts": result["manifest"]["status"].value_counts().to_dict(),
+            "fingerprints": result["fingerprints"], "statements": result["statements"],
+            "tally": result["cells"][TALLY_COLUMNS]}
+
+
 STANCE_CODES = {"": 0, "oppose": 1, "support": 2, "neutral": 3}
 
 
@@ -378,7 +416,7 @@ def run_study(raw: str | Path, out: str | Path, columns: dict[str, str] | None =
     index = DuplicateIndex()
     tally = _NationTally()
     status_counts: dict[str, int] = {}
-    task = partial(process_files, base=str(base), columns=columns)
+    task = partial(process_files_for_run, base=str(base), columns=columns)
 
     from tqdm import tqdm
 
@@ -388,30 +426,20 @@ def run_study(raw: str | Path, out: str | Path, columns: dict[str, str] | None =
     with tempfile.TemporaryDirectory(dir=out, prefix=".run-") as scratch, \
             Engine(engine, scheduler=scheduler, workers=workers) as runner:
         scratch = Path(scratch)
-        spools = {
-            "manifest": _Spool(scratch / "manifest.csv", MANIFEST_COLUMNS, ["source_file", "article"]),
-            "articles": _Spool(scratch / "articles.csv", ARTICLE_COLUMNS, ["article"]),
-            "claims": _Spool(scratch / "claims.csv", list(empty["claims"].columns), CLAIM_SORT),
-            "voices": _Spool(scratch / "voices.csv", list(empty["voices"].columns), VOICE_SORT),
-            "cells": _Spool(scratch / "cells.csv", list(empty["cells"].columns), CELL_SORT),
-        }
+        spools = {name: _Spool(scratch / f"{name}.csv", list(empty[name].columns), sort_by)
+                  for name, sort_by in SPOOL_ORDER.items()}
 
         def collect(pending, n_files: int) -> None:
-            results = pending() or [empty]
-            # Empty batches (a folder of skipped files) are left out: their untyped columns would turn the
-            # chunk's numbers into text.
-            tables = {name: pd.concat([result[name] for result in results if len(result[name])] or [empty[name]],
-                                      ignore_index=True)
-                      for name in ("manifest", "articles", "claims", "voices", "cells", "statements")}
-            for state, count in tables["manifest"]["status"].value_counts().items():
-                status_counts[state] = status_counts.get(state, 0) + int(count)
-            for name in spools:
-                spools[name].append(tables[name])
-            first = len(index)
-            for result in results:
+            results = pending()
+            for result in results:  # in file order
+                for state, count in result["status_counts"].items():
+                    status_counts[state] = status_counts.get(state, 0) + int(count)
+                for name, spool in spools.items():
+                    spool.append_rows(*result["rows"][name])
+                first = len(index)
                 index.add_fingerprints(result["fingerprints"])
-            ordinal = {article: first + i for i, article in enumerate(index.ids[first:])}
-            tally.add(tables["cells"], tables["statements"], ordinal)
+                ordinal = {article: first + i for i, article in enumerate(index.ids[first:])}
+                tally.add(result["tally"], result["statements"], ordinal)
             bar.update(n_files)
             bar.set_postfix(articles=len(index), refresh=False)
 

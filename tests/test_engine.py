@@ -177,3 +177,36 @@ def test_csv_rows_writes_what_pandas_writes(study_out):
     dated = pd.DataFrame({"when": pd.to_datetime(["2020-07-01", None]), "n": pd.array([1, None], dtype="Int64")})
     assert csv_rows(dated) == pandas_rows(dated)  # left to pandas
     assert csv_rows(awkward.iloc[:0]) == ""
+
+
+def test_final_copy_run_by_run_equals_row_by_row(tmp_path):
+    """The final copy passes runs of one article's rows on as text and parses only the runs an edit
+    changes; it must write what parsing every row writes, for every kind of edit, with awkward cells
+    (line breaks, quotes, commas inside) and rows of skipped files (no article)."""
+    from hkpolicy.pipeline import (_Keep, _KeepWithEvidence, _MarkArticles, _MarkManifest, _Spool,
+                                   serialise_rows)
+
+    frame = pd.DataFrame({
+        "source_file": ["a.txt", "b.txt", "b.txt", "c.txt", "d.txt", "d.txt"],
+        "article": ["a", "b", "b", "", "d", "d"],
+        "nation": ["CHN", "GBR", "USA", "", "CHN", "USA"],
+        "status": ["ok", "ok", "ok", "skipped", "ok", "ok"],
+        "duplicate_of": [""] * 6, "reason": [""] * 6,
+        "evidence": ['said "no", twice', "line\nbreak", "x", "", "comma, here", "\r\n"],
+        "score": [0.5, -1.0, float("nan"), 0.0, 1 / 3, 2.0],
+    })
+    ids = ["a", "b", "d"]
+    ordinal = {article: i for i, article in enumerate(ids)}
+    edits = [lambda: _Keep({"b"}), lambda: _KeepWithEvidence({"b"}, {("d", "USA"), ("a", "CHN")}),
+             lambda: _MarkManifest({"b": "a"}, {"b": "exact copy of a"}),
+             lambda: _MarkArticles({"d": "a"}, {"a": (1, "Reuters, AP")})]
+    for make_edit in edits:
+        spool = _Spool(tmp_path / "spool.csv", list(frame.columns), ["article", "nation"])
+        for piece in (frame.iloc[[0, 3]], frame.iloc[[1, 2, 4, 5]]):  # sorted, and in order
+            spool.append_rows(*serialise_rows(piece, ["article", "nation"]), ordinal=ordinal)
+        assert spool.in_order  # so that the copy with ids goes run by run
+        by_runs, by_rows = make_edit(), make_edit()
+        assert spool.copy_to(tmp_path / "runs.csv", by_runs, ids) == spool.copy_to(tmp_path / "rows.csv", by_rows)
+        assert (tmp_path / "runs.csv").read_bytes() == (tmp_path / "rows.csv").read_bytes()
+        spool.path.unlink()
+    assert by_runs.extra_columns and b"Reuters, AP" in (tmp_path / "runs.csv").read_bytes()

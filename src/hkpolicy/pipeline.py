@@ -31,10 +31,11 @@ so reading, cleaning, analysis and formatting all run on every core. The main pr
 
 Duplicates are only known once everything is read, so every article is analysed, duplicates included,
 and at the end the duplicates' claims, voices and cells are dropped (unless ``keep_duplicates``); the
-temporary tables are then copied row by row (csv module) into the final CSVs with the duplicate columns
-filled in, the five tables side by side in the local pool's workers (or a Dask LocalCluster's), and the
+temporary tables are then copied into the final CSVs with the duplicate columns
+filled in, the five tables side by side in the local pool's workers (or a Dask LocalCluster's): runs of
+one article's rows are passed on as text or left out, and only the rows an edit changes are parsed; the
 nation table is computed from the kept numbers, with the evidence of its strongest cells read back while
-the cells are copied. Files are processed in sorted path order and each chunk is sorted,
+the cells are copied. Files are processed in sorted path order and each batch is sorted,
 so the rows come out in the documented order without a global sort; if article ids of successive files
 are ever not in that order (possible only with unusual file names, e.g. ``a.csv`` and ``a.csv!.txt``),
 the affected table is sorted in memory instead. The outputs are byte-identical to sorting whole tables,
@@ -47,6 +48,7 @@ be at the same path on them (a shared file system).
 from __future__ import annotations
 
 import csv
+import io
 import os
 from pathlib import Path
 
@@ -103,16 +105,30 @@ CELL_SORT = ["article", "nation"]
 SLIM_CELL_COLUMNS = ["article", "nation", "name", "stance", "score", "n_claims", "n_statements", "evidence"]
 
 
-def serialise_rows(frame: pd.DataFrame, sort_by: list[str]) -> tuple[str, int, object, object]:
+def serialise_rows(frame: pd.DataFrame, sort_by: list[str]) -> tuple:
     """``frame`` sorted by ``sort_by`` and written as CSV rows without a header (``io.csv_rows``): (text,
-    number of rows, first row's sort key, last row's sort key). A worker serialises its own batch, so that
-    the main process of a streamed run only appends text."""
+    number of rows, first row's sort key, last row's sort key, runs). ``runs`` describes the text as
+    consecutive runs of one article's rows, ([article], [characters], [rows]), so that the final copy can
+    pass them on or leave them out without parsing them (None without an ``article`` column). A worker
+    serialises its own batch, so that the main process of a streamed run only appends text."""
     if not len(frame):
-        return "", 0, None, None
+        return "", 0, None, None, ([], [], [])
     frame = frame.sort_values(sort_by, kind="stable") if sort_by else frame
     first = tuple(frame[sort_by].iloc[0]) if sort_by else ()
     last = tuple(frame[sort_by].iloc[-1]) if sort_by else ()
-    return csv_rows(frame), len(frame), first, last
+    text, lengths = csv_rows(frame, with_lengths=True)
+    if "article" not in frame.columns:
+        return text, len(frame), first, last, None
+    articles, characters, rows = [], [], []
+    for article, length in zip(frame["article"].tolist(), lengths):
+        if articles and articles[-1] == article:
+            characters[-1] += length
+            rows[-1] += 1
+        else:
+            articles.append(article)
+            characters.append(length)
+            rows.append(1)
+    return text, len(frame), first, last, (articles, characters, rows)
 
 
 class _Spool:
@@ -123,18 +139,23 @@ class _Spool:
         self.rows = 0
         self.in_order = True  # every piece started at or after the previous one's last sort key
         self._last = None
+        # Per piece, its runs of one article's rows: (article ordinal or -1, characters, rows) arrays.
+        self._runs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None = []
 
-    def append(self, frame: pd.DataFrame) -> None:
-        """Add the rows of ``frame`` (sorted here)."""
-        self.append_rows(*serialise_rows(frame, self.sort_by))
-
-    def append_rows(self, rows: str, n_rows: int, first, last) -> None:
+    def append_rows(self, rows: str, n_rows: int, first, last, runs=None, ordinal: dict[str, int] | None = None) -> None:
         """Add rows already written as CSV text (``serialise_rows``: sorted, no header), whose first and last
-        sort keys are ``first`` and ``last``."""
+        sort keys are ``first`` and ``last``; ``runs`` (from ``serialise_rows``) with the articles'
+        ``ordinal`` numbers lets ``copy_to`` copy the text run by run."""
         if n_rows:
             if self._last is not None and first < self._last:
                 self.in_order = False
             self._last = last
+        if runs is None or ordinal is None:
+            self._runs = None
+        elif self._runs is not None:
+            articles, characters, counts = runs
+            self._runs.append((np.array([ordinal.get(article, -1) for article in articles], dtype=np.int64),
+                               np.array(characters, dtype=np.int64), np.array(counts, dtype=np.int64)))
         new = not self.path.exists()
         with open(self.path, "a", encoding="utf-8", newline="") as handle:
             if new:
@@ -156,11 +177,14 @@ class _Spool:
         with open(self.path, encoding="utf-8", newline="") as handle:
             yield from csv.reader(handle)
 
-    def copy_to(self, target: Path, edit: "_RowEdit | None" = None) -> tuple[int, object]:
-        """Write the spooled table to ``target``, each row through ``edit``; returns (rows written, what
-        ``edit`` gathered). Rows are read and written with the csv module, as pandas wrote them (the same
-        quoting rules), so that a row left alone is copied as it was."""
+    def copy_to(self, target: Path, edit: "_RowEdit | None" = None, ids: list[str] | None = None) -> tuple[int, object]:
+        """Write the spooled table to ``target`` through ``edit``; returns (rows written, what ``edit``
+        gathered). With the article ``ids`` (by ordinal) and every piece's runs known, the text is copied
+        run by run, and only the runs ``edit`` changes are parsed; otherwise every row is read and written
+        with the csv module. Either way a row left alone is copied as it was written."""
         edit = edit or _RowEdit()
+        if ids is not None and self._runs is not None and self.in_order and self.path.exists():
+            return self._copy_runs(target, edit, ids)
         written = 0
         with open(target, "w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle, lineterminator="\n")
@@ -175,20 +199,58 @@ class _Spool:
                     written += 1
         return written, edit.result()
 
+    def _copy_runs(self, target: Path, edit: "_RowEdit", ids: list[str]) -> tuple[int, object]:
+        ordinals, characters, counts = (np.concatenate(parts).tolist() for parts in zip(*self._runs)) \
+            if self._runs else ([], [], [])
+        written = 0
+        with open(self.path, encoding="utf-8", newline="") as source, \
+                open(target, "w", encoding="utf-8", newline="") as handle:
+            header = next(csv.reader([source.readline()]))
+            edit.start(header)
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(header + edit.extra_columns)
+            for ordinal, n_characters, n_rows in zip(ordinals, characters, counts):
+                text = source.read(n_characters)
+                article = ids[ordinal] if ordinal >= 0 else None
+                action = edit.action(article)
+                if action == "drop":
+                    continue
+                if action == "keep":
+                    handle.write(text)
+                elif action == "append" and n_rows == 1:
+                    handle.write(text[:-1] + edit.suffix(article))
+                else:
+                    for row in csv.reader(io.StringIO(text, newline="")):
+                        row = edit(row)
+                        if row is not None:
+                            writer.writerow(row)
+                            written += 1
+                    continue
+                written += n_rows
+            if source.read(1):
+                raise RuntimeError(f"{self.path}: text beyond the recorded runs")
+        return written, edit.result()
 
-def _copy_spool(spool: _Spool, target: Path, edit: "_RowEdit") -> tuple[int, object]:
-    """``spool.copy_to(target, edit)`` as a task a process pool can run (the tables are copied side by side)."""
-    return spool.copy_to(target, edit)
+
+def _copy_spool(spool: _Spool, target: Path, edit: "_RowEdit", ids: list[str] | None = None) -> tuple[int, object]:
+    """``spool.copy_to(target, edit, ids)`` as a task a process pool can run (the tables are copied side by
+    side)."""
+    return spool.copy_to(target, edit, ids)
 
 
 class _RowEdit:
-    """What the final copy does to each row of a spooled table (a list of strings): returns the row to
-    write or None to leave it out. Plain data, so that a process pool can run the copies."""
+    """What the final copy does to the rows of a spooled table: ``action(article)`` says, for a run of one
+    article's rows, "keep" (copied as they are), "drop", "append" (``suffix(article)``, the extra cells as
+    CSV text from the comma on, ends each row) or "edit" (each row, a list of strings, goes through the
+    call, which returns the row to write or None). Plain data, so that a process pool can run the copies."""
 
     extra_columns: list[str] = []
 
     def start(self, header: list[str]) -> None:
         self.column = {name: i for i, name in enumerate(header)}
+
+    def action(self, article: str | None) -> str:
+        return "edit"
 
     def __call__(self, row: list[str]) -> list[str] | None:
         return row
@@ -202,6 +264,9 @@ class _MarkManifest(_RowEdit):
 
     def __init__(self, representative_of: dict[str, str], reasons: dict[str, str]):
         self.representative_of, self.reasons = representative_of, reasons
+
+    def action(self, article):
+        return "edit" if article in self.representative_of else "keep"
 
     def __call__(self, row):
         article = row[self.column["article"]]
@@ -221,28 +286,33 @@ class _MarkArticles(_RowEdit):
         self.representative_of, self.copies = representative_of, copies
         self.extra_columns = list(ARTICLE_EXTRA_COLUMNS)
 
-    def __call__(self, row):
-        article = row[self.column["article"]]
+    def _extra(self, article: str) -> list[str]:
         n_copies, outlets = self.copies.get(article, (0, ""))
-        return row + [self.representative_of.get(article, ""), str(n_copies), outlets]
+        return [self.representative_of.get(article, ""), str(n_copies), outlets]
+
+    def action(self, article):
+        return "append"
+
+    def suffix(self, article):
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerow(["", *self._extra(article)])  # "," + the extra cells
+        return buffer.getvalue()
+
+    def __call__(self, row):
+        return row + self._extra(row[self.column["article"]])
 
 
 class _Keep(_RowEdit):
-    """Rows of articles that are not excluded (duplicates); counts those with a stance when asked."""
+    """Rows of articles that are not excluded (duplicates)."""
 
-    def __init__(self, excluded: set[str], count_stances: bool = False):
-        self.excluded, self.count_stances = excluded, count_stances
-        self.n_with_stance = 0
+    def __init__(self, excluded: set[str]):
+        self.excluded = excluded
+
+    def action(self, article):
+        return "drop" if article in self.excluded else "keep"
 
     def __call__(self, row):
-        if row[self.column["article"]] in self.excluded:
-            return None
-        if self.count_stances and row[self.column["stance"]] != "":
-            self.n_with_stance += 1
-        return row
-
-    def result(self):
-        return self.n_with_stance
+        return None if row[self.column["article"]] in self.excluded else row
 
 
 class _KeepWithEvidence(_Keep):
@@ -251,7 +321,13 @@ class _KeepWithEvidence(_Keep):
     def __init__(self, excluded: set[str], wanted: set[tuple[str, str]]):
         super().__init__(excluded)
         self.wanted = wanted
+        self.wanted_articles = {article for article, _ in wanted}
         self.evidence: dict[tuple[str, str], str] = {}
+
+    def action(self, article):
+        if article in self.excluded:
+            return "drop"
+        return "edit" if article in self.wanted_articles else "keep"
 
     def __call__(self, row):
         row = super().__call__(row)
@@ -318,13 +394,15 @@ def process_files_for_run(items: list[tuple[str, dict | None]], base: str, colum
                           method: str = "default") -> dict[str, object]:
     """``process_files`` as a streamed run's task: its tables already written as CSV rows
     (``serialise_rows``, under ``rows``), so that the main process only appends text; besides them the
-    files' ``status_counts``, the ``fingerprints``, the ``statements`` and the cells' numbers (``tally``,
-    ``TALLY_COLUMNS``)."""
+    files' ``status_counts``, the ``fingerprints``, the ``statements``, the cells' numbers (``tally``,
+    ``TALLY_COLUMNS``) and, per article, its number of claims with a stance (``with_stance``)."""
     result = process_files(items, base, columns=columns, method=method)
+    claims = result["claims"]
     return {"rows": {name: serialise_rows(result[name], sort_by) for name, sort_by in SPOOL_ORDER.items()},
             "status_counts": result["manifest"]["status"].value_counts().to_dict(),
             "fingerprints": result["fingerprints"], "statements": result["statements"],
-            "tally": result["cells"][TALLY_COLUMNS]}
+            "tally": result["cells"][TALLY_COLUMNS],
+            "with_stance": claims.loc[claims["stance"].fillna("") != "", "article"].value_counts().to_dict()}
 
 
 STANCE_CODES = {"": 0, "oppose": 1, "support": 2, "neutral": 3}
@@ -416,6 +494,7 @@ def run_study(raw: str | Path, out: str | Path, columns: dict[str, str] | None =
     index = DuplicateIndex()
     tally = _NationTally()
     status_counts: dict[str, int] = {}
+    with_stance: list[np.ndarray] = []  # (article ordinal, claims with a stance) per batch
     task = partial(process_files_for_run, base=str(base), columns=columns)
 
     from tqdm import tqdm
@@ -434,12 +513,14 @@ def run_study(raw: str | Path, out: str | Path, columns: dict[str, str] | None =
             for result in results:  # in file order
                 for state, count in result["status_counts"].items():
                     status_counts[state] = status_counts.get(state, 0) + int(count)
-                for name, spool in spools.items():
-                    spool.append_rows(*result["rows"][name])
                 first = len(index)
                 index.add_fingerprints(result["fingerprints"])
                 ordinal = {article: first + i for i, article in enumerate(index.ids[first:])}
+                for name, spool in spools.items():
+                    spool.append_rows(*result["rows"][name], ordinal=ordinal)
                 tally.add(result["tally"], result["statements"], ordinal)
+                with_stance.append(np.array([(ordinal[article], count) for article, count in
+                                             result["with_stance"].items()], dtype=np.int64).reshape(-1, 2))
             bar.update(n_files)
             bar.set_postfix(articles=len(index), refresh=False)
 
@@ -472,16 +553,18 @@ def run_study(raw: str | Path, out: str | Path, columns: dict[str, str] | None =
         cells = tally.table(ids, excluded_ordinals, names)
         wanted = {(row.article, row.nation) for row in strongest_cells(cells).itertuples()} if len(cells) else set()
         copies_to_make = [
-            (spools["claims"], out / "claims.csv", _Keep(excluded, count_stances=True)),
-            (spools["articles"], out / "articles.csv", _MarkArticles(representative_of, copies)),
-            (spools["cells"], out / "stance_by_article.csv", _KeepWithEvidence(excluded, wanted)),
-            (spools["voices"], out / "voices.csv", _Keep(excluded)),
-            (spools["manifest"], out / "manifest.csv", _MarkManifest(representative_of, reasons)),
+            (spools["claims"], out / "claims.csv", _Keep(excluded), ids),
+            (spools["articles"], out / "articles.csv", _MarkArticles(representative_of, copies), ids),
+            (spools["cells"], out / "stance_by_article.csv", _KeepWithEvidence(excluded, wanted), ids),
+            (spools["voices"], out / "voices.csv", _Keep(excluded), ids),
+            (spools["manifest"], out / "manifest.csv", _MarkManifest(representative_of, reasons), ids),
         ]
         counts = {}
         # The biggest tables first: a local run copies them side by side in its worker processes.
         results = runner.run_each(_copy_spool, copies_to_make)
-        (counts["claims"], n_voting), _, (counts["cells"], evidence), _, _ = results
+        (counts["claims"], _), _, (counts["cells"], evidence), _, _ = results
+        stance_counts = np.concatenate(with_stance) if with_stance else np.empty((0, 2), dtype=np.int64)
+        n_voting = int(stance_counts[~np.isin(stance_counts[:, 0], list(excluded_ordinals)), 1].sum())
 
     if wanted:
         cells["evidence"] = [evidence.get((article, nation), "").split(" | ")[0] if (article, nation) in wanted else ""

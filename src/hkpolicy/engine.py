@@ -59,11 +59,25 @@ def map_batches(func: Callable[[pd.DataFrame], T], articles: pd.DataFrame, engin
     return results
 
 
+# Diagnostics a LocalCluster started here does without (it has no dashboard to show them): the statistical
+# profiler sampling each worker every 10 ms, and the memory and system monitors polled several times a
+# second. On a machine with few cores their threads compete with the tasks. (A cluster of one's own,
+# given by address, keeps its configuration.)
+QUIET_CLUSTER_CONFIG = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.worker.memory.monitor-interval": "1s",
+    "distributed.admin.system-monitor.interval": "2s",
+}
+
+
 def _local_cluster(workers: int):
-    """A Dask LocalCluster of ``workers`` single-threaded worker processes (Dask's default memory limits)."""
+    """A Dask LocalCluster of ``workers`` single-threaded worker processes (Dask's default memory limits),
+    configured with ``QUIET_CLUSTER_CONFIG``."""
+    import dask
     from dask.distributed import LocalCluster
 
-    return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+    with dask.config.set(QUIET_CLUSTER_CONFIG):
+        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
 
 
 def _progress(total: int, enabled: bool):

@@ -176,6 +176,10 @@ def test_csv_rows_writes_what_pandas_writes(study_out):
     assert csv_rows(awkward[["text"]].iloc[[5]]) == pandas_rows(awkward[["text"]].iloc[[5]])
     dated = pd.DataFrame({"when": pd.to_datetime(["2020-07-01", None]), "n": pd.array([1, None], dtype="Int64")})
     assert csv_rows(dated) == pandas_rows(dated)  # left to pandas
+    for frame in (awkward, dated):  # row lengths, which the final copy relies on, on both paths
+        text, lengths = csv_rows(frame, with_lengths=True)
+        assert text == pandas_rows(frame) and len(lengths) == len(frame)
+        assert [len(pandas_rows(frame.iloc[[i]])) for i in range(len(frame))] == lengths
     assert csv_rows(awkward.iloc[:0]) == ""
 
 

@@ -32,15 +32,16 @@ def csv_rows(frame: pd.DataFrame, with_lengths: bool = False) -> str | tuple[str
     With ``with_lengths``, returns (text, the length of each row in characters), so that rows can later be
     copied from the text without parsing it.
 
-    Numbers: floats as ``%.6g``, missing values as empty cells; booleans as True / False; text as is.
+    Numbers: floats as ``CSV_FORMAT["float_format"]``, missing values as empty cells; booleans as True / False; text as is.
     A frame with columns of other types (nullable integers, dates, categories ...) is left to pandas.
     """
+    float_format = CSV_FORMAT["float_format"]
     cells = []
     for position in range(frame.shape[1]):
         column = frame.iloc[:, position]
         kind = column.dtype.kind if isinstance(column.dtype, np.dtype) else None
         if kind == "f":
-            cells.append(["" if value != value else "%.6g" % value for value in column.tolist()])
+            cells.append(["" if value != value else float_format % value for value in column.tolist()])
         elif kind in ("i", "u", "b"):
             cells.append(column.tolist())
         elif kind == "O" or isinstance(column.dtype, pd.StringDtype):

@@ -132,7 +132,8 @@ def serialise_rows(frame: pd.DataFrame, sort_by: list[str]) -> tuple:
 
 
 class _Spool:
-    """A table written piece by piece to a temporary CSV (header once), then copied out in chunks."""
+    """A table written piece by piece to a temporary CSV (header once), then copied to its final file
+    (``copy_to``)."""
 
     def __init__(self, path: Path, columns: list[str], sort_by: list[str]):
         self.path, self.columns, self.sort_by = path, columns, sort_by
@@ -325,9 +326,8 @@ class _KeepWithEvidence(_Keep):
         self.evidence: dict[tuple[str, str], str] = {}
 
     def action(self, article):
-        if article in self.excluded:
-            return "drop"
-        return "edit" if article in self.wanted_articles else "keep"
+        kept = super().action(article)
+        return "edit" if kept == "keep" and article in self.wanted_articles else kept
 
     def __call__(self, row):
         row = super().__call__(row)

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from hkpolicy.resources import (KeyedAlternation, compile_alternation, load_table, literal_regex, prefiltered,
-                                 required_literals)
+                                 required_literals, split_alternatives)
 from hkpolicy.text import sentence_spans
 
 TABLES = [("speech", re.IGNORECASE), ("target", re.IGNORECASE), ("stance_cues", re.IGNORECASE),
@@ -101,7 +101,10 @@ def test_required_literals_of_patterns():
         "signed by", "backed by", "among them"}
     assert required_literals(r"(?:joint )?(?:statement|communiqu[ée]|(?<!joint )declaration)s?", re.IGNORECASE) == {
         "statement", "communiqu", "declaration"}
-    assert required_literals(r"Hong Kong (?:government|police)") == {"Hong Kong "}
+    # Fixed parts in a row are joined: "Hong Kong " with each alternative, "at " with each word.
+    assert required_literals(r"Hong Kong (?:government|police)") == {"Hong Kong government", "Hong Kong police"}
+    assert required_literals(r"(?:freedoms?|rights|autonomy|democracy) (?:are )?(?:at (?:risk|stake)|eroded)") == {
+        "at risk", "at stake", "eroded"}  # as long, and fewer, than the first part's words
     assert required_literals(r"STATEMENT", re.IGNORECASE) == {"statement"}
     assert required_literals(r"(?:the )?\w+") is None  # nothing every match needs
     assert required_literals(r"(?:said)?|told") is None  # one branch needs nothing
@@ -136,3 +139,29 @@ def test_tables_added_later_share_the_key_scan_without_changing_results():
             assert spans(table.finditer(text)) == spans(plain(table.patterns, re.IGNORECASE).finditer(text)), text
     assert spans(first.finditer(texts[0]))[0][2] == "The"
     assert [m[2] for m in spans(second.finditer(texts[0]))] == ["The spokesman", "the spokeswoman"]
+
+
+def test_split_alternatives_respects_groups_classes_and_escapes():
+    assert split_alternatives("a|b(c|d)") == ["a", "b(c|d)"]
+    assert split_alternatives("[|]|x") == ["[|]", "x"]
+    assert split_alternatives(r"\|a|b") == [r"\|a", "b"]
+    assert split_alternatives("[]|]a|b") == ["[]|]a", "b"]
+    assert split_alternatives("[^]|]a|b") == ["[^]|]a", "b"]
+    for whole in [r"(a)\1|b", "(?i)a|b", "abc", "(a|b)", "(?P<x>a)(?P=x)|b"]:
+        assert split_alternatives(whole) == [whole]
+
+
+def test_unkeyed_pattern_split_into_alternatives_matches_as_a_whole():
+    """A pattern that can begin with any word is split into its alternatives (some then keyed): the
+    matches, their order, which pattern wins and the group name are those of the plain alternation."""
+    patterns = [r"(?:threat|blow) to (?:\w+ )?freedoms?|(?:[\w'-]+ )?freedoms? (?:is |are )?(?:at risk|eroded)",
+                r"freedoms? of \w+", r"\w+-nation statement|joint statement", r"at risk"]
+    table = KeyedAlternation(patterns, re.IGNORECASE)
+    assert len(table.parts) == 6 and len(table.unkeyed) == 2
+    texts = ["A threat to press freedom, and freedoms are at risk.", "Press freedoms eroded; freedom of speech",
+             "a four-nation statement and a joint statement", "AT RISK: Freedoms at risk", "freedoms",
+             "the blow to freedom of assembly", "x-nation statement-y", ""]
+    for text in texts:
+        assert spans(table.finditer(text)) == spans(plain(patterns, re.IGNORECASE).finditer(text)), text
+        first, want = table.search(text), plain(patterns, re.IGNORECASE).search(text)
+        assert (first and (first.span(), first.lastgroup)) == (want and (want.span(), want.lastgroup))

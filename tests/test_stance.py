@@ -81,7 +81,8 @@ def test_quick_tone_equals_nltk_vader_on_every_sentence(articles):
     sentences = [text[start:end] for text in articles["text"] for start, end in sentence_spans(text)]
     sentences += ["GREAT!!! but... it's BAD?!?", "'bad' \"good\" ,nice. :) :( ;-) -- !?!?! kind of good",
                   "Not bad, not bad at all!!", "\"Gross interference\", he said.", "", "a b c", "U.S.-led.", "??good??",
-                  "'tis good'", "good!?!? bad!!!! .bad ..bad -bad- \"\"bad\"\""]
+                  "'tis good'", "good!?!? bad!!!! .bad ..bad -bad- \"\"bad\"\"",
+                  "“good” — ‘bad’, «nice» (great) [awful] good’s bad… ¡bueno! x,y good,bad"]
     for sentence in sentences:
         assert quick.polarity_scores(sentence) == stock.polarity_scores(sentence), sentence
 

@@ -117,13 +117,25 @@ class KeyedAlternation:
         self.fold = bool(flags & re.IGNORECASE)
         self._full = None
         _ALTERNATIONS.add(self)
-        keys = [_pattern_keys(pattern, flags) for pattern in self.patterns]
+        # What is matched: the patterns, except that one which cannot be keyed as a whole is split into its
+        # top-level alternatives ("threat to X|X at risk": the first can be keyed, the second needs "at
+        # risk"). Tried in order they give what the pattern gives; each part answers to its pattern's name.
+        self.parts: list[str] = []
+        part_of: list[int] = []
+        keys = []
+        for index, pattern in enumerate(self.patterns):
+            found = _pattern_keys(pattern, flags)
+            branches = split_alternatives(pattern, flags) if found is None else [pattern]
+            for branch in branches:
+                self.parts.append(branch)
+                part_of.append(index)
+                keys.append(found if len(branches) == 1 else _pattern_keys(branch, flags))
         # A pattern that can match the empty string would need re.finditer's rules for empty matches.
         self.keyed = bool(self.patterns) and not any(found == NULLABLE for found in keys)
         if not self.keyed:
             return
-        self._compiled: list[re.Pattern | None] = [None] * len(self.patterns)  # compiled when first tried
-        self._names = [f"p{index}" for index in range(len(self.patterns))]
+        self._compiled: list[re.Pattern | None] = [None] * len(self.parts)  # compiled when first tried
+        self._names = [f"p{index}" for index in part_of]
         by_key: dict[str, set[int]] = {}
         for index, found in enumerate(keys):
             for key in found or ():
@@ -138,13 +150,13 @@ class KeyedAlternation:
         # Patterns keyed by fewer than three characters (``[A-Z]\\w* University``) come up at many words;
         # the ones that need some literal text are not tried in a text without any of it.
         self.vague = {index: literals for index, found in enumerate(keys) if found and min(map(len, found)) < 3
-                      for literals in [required_literals(self.patterns[index], flags, shortest=4)] if literals}
+                      for literals in [required_literals(self.parts[index], flags, shortest=4)] if literals}
         # Patterns that can begin with any word (``\\w+-nation statement``) are searched for together.
         self.unkeyed = [index for index, found in enumerate(keys) if found is None]
-        self.unkeyed_regex = FirstCharAlternation([self.patterns[i] for i in self.unkeyed], flags) \
+        self.unkeyed_regex = FirstCharAlternation([self.parts[i] for i in self.unkeyed], flags) \
             if self.unkeyed else None
         # If each of them needs some literal text ("statement"), a text with none of those has no match.
-        required = [required_literals(self.patterns[i], flags, shortest=4) for i in self.unkeyed]
+        required = [required_literals(self.parts[i], flags, shortest=4) for i in self.unkeyed]
         self.unkeyed_literals = None if None in required else sorted(set().union(*required))
 
     def _candidates_for(self, keys) -> dict[str, tuple[int, ...]]:
@@ -169,7 +181,7 @@ class KeyedAlternation:
     def compile_all(self) -> None:
         """Compile every pattern now (they are otherwise compiled when first tried)."""
         if self.keyed:
-            for index in range(len(self.patterns)):
+            for index in range(len(self.parts)):
                 self._pattern(index)
             self._positions("")  # builds the shared scan and this table's candidates
         else:
@@ -185,7 +197,7 @@ class KeyedAlternation:
     def _pattern(self, index: int) -> re.Pattern:
         compiled = self._compiled[index]
         if compiled is None:
-            compiled = self._compiled[index] = re.compile(rf"(?<!\w)(?:{self.patterns[index]})(?!\w)", self.flags)
+            compiled = self._compiled[index] = re.compile(rf"(?<!\w)(?:{self.parts[index]})(?!\w)", self.flags)
         return compiled
 
     def _next_unkeyed(self, text: str, position: int):
@@ -258,7 +270,7 @@ class KeyedAlternation:
                 unkeyed = self._next_unkeyed(text, end)
             if position < end:
                 continue
-            rival = unkeyed[1] if unkeyed is not None and unkeyed[0] == position else len(self.patterns)
+            rival = unkeyed[1] if unkeyed is not None and unkeyed[0] == position else len(self.parts)
             winner = None
             for index in candidates:
                 if index > rival:
@@ -269,7 +281,7 @@ class KeyedAlternation:
                 if match:
                     winner = index, match
                     break
-            if winner is None and rival < len(self.patterns):  # an unkeyed pattern wins here
+            if winner is None and rival < len(self.parts):  # an unkeyed pattern wins here
                 winner = rival, unkeyed[2]
             if winner is not None:
                 end = winner[1].end()
@@ -398,6 +410,42 @@ def _fold_case(text: str) -> str:
 NULLABLE = "nullable"
 
 
+def split_alternatives(pattern: str, flags: int = 0) -> list[str]:
+    """The top-level alternatives of ``pattern`` ("a|b(c|d)" gives "a" and "b(c|d)"), or ``[pattern]`` when
+    it has none or cannot be split safely: a back-reference or a global inline flag, which belong to the
+    whole pattern, or an alternative that is not a valid regex on its own."""
+    if "|" not in pattern or re.search(r"\\[1-9]|\(\?P=|^\(\?[aiLmsux]+\)", pattern):
+        return [pattern]
+    branches, depth, start, i, in_class = [], 0, 0, 0, False
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+            i += 1 + (pattern[i + 1:i + 2] == "^")  # a "]" right after "[" or "[^" is a literal
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            branches.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    branches.append(pattern[start:])
+    if len(branches) == 1:
+        return [pattern]
+    try:
+        for branch in branches:
+            re.compile(branch, flags)
+    except re.error:
+        return [pattern]
+    return branches
+
+
 def _parse(pattern: str, flags: int) -> tuple[list | None, bool] | None:
     """(the stdlib's parse of ``pattern`` as a list of items, case-insensitive?); None for an invalid
     regex; items None when a global inline flag changes the case rule (nothing can be read off then)."""
@@ -442,17 +490,30 @@ def required_literals(pattern: str, flags: int = 0, shortest: int = 3) -> frozen
 
 
 def _sequence_literals(items, fold: bool, shortest: int) -> set[str] | None:
-    """The most selective requirement among a sequence's parts (the set whose shortest string is longest)."""
+    """The most selective requirement among a sequence's parts (the set whose shortest string is longest).
+
+    Consecutive parts that each match one of a few fixed strings ("at ", "(?:risk|stake)") are read as
+    their joined strings ("at risk", "at stake"), which are rarer than either part alone."""
     constants = re._constants
     options: list[set[str]] = []
-    run = ""
+    run = {""}  # the fixed strings of the current run of such parts
+
+    def close_run() -> None:
+        if min(map(len, run)) >= shortest:
+            options.append(run)
+
     for op, value in list(items) + [(None, None)]:
-        if op is constants.LITERAL:
-            run += _fold_char(value, fold)
+        fixed = _fixed_strings(op, value, fold) if op is not None else None
+        if fixed is not None:
+            joined = {before + after for before in run for after in fixed}
+            if len(joined) <= MAX_KEYS_PER_PATTERN:
+                run = joined
+                continue
+            close_run()
+            run = fixed
             continue
-        if len(run) >= shortest:
-            options.append({run})
-        run = ""
+        close_run()
+        run = {""}
         inner = None
         if op is constants.SUBPATTERN:
             _, add_flags, del_flags, body = value
@@ -470,6 +531,40 @@ def _sequence_literals(items, fold: bool, shortest: int) -> set[str] | None:
     if not options:
         return None
     return max(options, key=lambda option: (min(map(len, option)), -len(option)))
+
+
+def _fixed_strings(op, value, fold: bool) -> set[str] | None:
+    """The strings a parsed item matches when they are few and fixed (a character, or a group or
+    alternation of such sequences), else None."""
+    constants = re._constants
+    if op is constants.LITERAL:
+        return {_fold_char(value, fold)}
+    if op is constants.SUBPATTERN:
+        _, add_flags, del_flags, body = value
+        if (add_flags | del_flags) & re.IGNORECASE:
+            return None
+        return _fixed_sequence(list(body), fold)
+    if op is constants.BRANCH:
+        found: set[str] = set()
+        for branch in value[1]:
+            strings = _fixed_sequence(list(branch), fold)
+            if strings is None:
+                return None
+            found |= strings
+        return found if len(found) <= MAX_KEYS_PER_PATTERN else None
+    return None
+
+
+def _fixed_sequence(items, fold: bool) -> set[str] | None:
+    strings = {""}
+    for op, value in items:
+        fixed = _fixed_strings(op, value, fold)
+        if fixed is None:
+            return None
+        strings = {before + after for before in strings for after in fixed}
+        if len(strings) > MAX_KEYS_PER_PATTERN:
+            return None
+    return strings
 
 
 class PrefilteredPattern:

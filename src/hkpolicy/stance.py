@@ -183,6 +183,9 @@ def tone_analyzer():
     from nltk.sentiment import vader
 
     punctuation = string.punctuation
+    # nltk removes punctuation with a timeout-guarded regex (``nltk.redos``) of this character class;
+    # deleting the same characters with str.translate gives the same text at a fraction of the cost.
+    without_punctuation = str.maketrans("", "", punctuation)
 
     class QuickSentiText(vader.SentiText):
         def _words_and_emoticons(self):
@@ -198,7 +201,7 @@ def tone_analyzer():
                     result.append(token)  # nothing to strip (most tokens)
                     continue
                 if words is None:
-                    words = {w for w in self.REGEX_REMOVE_PUNCTUATION.sub("", self.text).split() if len(w) > 1}
+                    words = {w for w in self.text.translate(without_punctuation).split() if len(w) > 1}
                 core = token.rstrip(punctuation)
                 if core in words and token[len(core):] in marks:
                     token = core

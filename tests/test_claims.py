@@ -230,3 +230,20 @@ def test_a_reference_to_a_move_is_not_a_new_act():
     claims = claims_of("China's foreign ministry spokesman Zhao Lijian said Beijing firmly opposes Canada's move "
                        "and would take countermeasures over the national security law.")
     assert set(claims["nation"]) == {"CHN"}
+
+
+def test_end_anchored_searches_from_the_last_words_equal_full_searches(articles):
+    """``_search_tail`` starts an end-anchored search a few words from the end: on every prefix of real
+    sentences (and on awkward endings) it finds exactly what searching the whole text finds."""
+    from hkpolicy.claims import _TAIL_WORDS, _search_tail
+
+    texts = [text[start:end] for text in articles["text"] for start, end in sentence_spans(text)]
+    endings = ['He said: "It is over," ', "Mr. John Paul Smith\n", "critics, and firmly  ", "(on  the \t",
+               "if the", "whereas", "a, and", "Dr Ana O’Brien-Lee ", "urged", "band ", "—“Yes.”  ", ""]
+    prefixes = [text[:cut] for text in texts for cut in range(0, len(text) + 1, 7)] + endings
+    prefixes += [ending + ending for ending in endings]
+    for pattern in _TAIL_WORDS:
+        for prefix in prefixes:
+            got, want = _search_tail(pattern, prefix), pattern.search(prefix)
+            assert (got and (got.span(), got.groups())) == (want and (want.span(), want.groups())), (pattern, prefix)
+    assert sum(bool(_search_tail(pattern, prefix)) for pattern in _TAIL_WORDS for prefix in prefixes) > 500

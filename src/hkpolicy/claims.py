@@ -50,6 +50,24 @@ _NAME_BEFORE = re.compile(r"(?:(?:Mr|Mrs|Ms|Dr|Prof)\.?\s+)?([A-Z][a-z]+(?:[-'�
 _ARTICLE_START = 4  # a phrase starting within this many words is in subject position
 _POSSESSIVE = re.compile(r"[’']s\s+")  # "Beijing’s assertion": the possessor speaks, even after "to"
 _COORDINATED_VERB = re.compile(r"(?:,\s*)?\band\s+(?:\w+ly\s+)?$")
+_NEW_CLAUSE_BEFORE = re.compile(r"(?:^|[,;]\s*|\s)(?:and|but|while|whereas)\s+(?:the\s+)?$")
+_CONDITION_BEFORE = re.compile(r"\b(?:if|unless|whether|should|that)\s+(?:the\s+)?$")
+_ADDRESSEE_BEFORE = re.compile(r"\b(?:on|upon|to|against|urged|with|of|from|between)\s*$")
+# The most whitespace-separated words a match of each end-anchored pattern spans (``_search_tail``), with
+# one to spare.
+_TAIL_WORDS = {_CLOSE_QUOTE_BEFORE: 3, _NAME_BEFORE: 5, _COORDINATED_VERB: 4, _NEW_CLAUSE_BEFORE: 4,
+               _CONDITION_BEFORE: 3, _ADDRESSEE_BEFORE: 2}
+_LEARNED_PERSON = re.compile(r"([A-Z][a-z]+(?:\s+[A-Z][a-z]+){1,2}),\s+(?:an?|the)\s+([^,.;]{3,100})")
+_LEARNED_PERSON_HINT = re.compile(r",\s+(?:an?|the)\s")  # what every such apposition contains
+
+
+def _search_tail(pattern: re.Pattern, text: str):
+    """``pattern.search(text)`` for one of the end-anchored patterns of ``_TAIL_WORDS``: the search starts
+    where the last few words of ``text`` begin (\\b and look-behinds still see what precedes), so it finds
+    the same match without trying every earlier position of a long sentence."""
+    words = _TAIL_WORDS[pattern]
+    parts = text.rsplit(None, words)
+    return pattern.search(text, len(parts[0]) if len(parts) > words else 0)
 
 
 @lru_cache(maxsize=1)
@@ -266,7 +284,7 @@ def _clauses(sentence: str, agents: list[_Agent]) -> dict[int, str]:
     agents = [agent for agent in agents if id(agent) not in result]  # a statement's signers own it all
     ordered = sorted(agents, key=lambda agent: agent.subject)
     # A speaker standing right after a closing quote owns the quote ('"...," the minister told parliament').
-    lefts = [0 if agent.inverted or _CLOSE_QUOTE_BEFORE.search(sentence[:agent.subject]) else agent.subject
+    lefts = [0 if agent.inverted or _search_tail(_CLOSE_QUOTE_BEFORE, sentence[:agent.subject]) else agent.subject
              for agent in ordered]
     for i, agent in enumerate(ordered):
         right = next((lefts[j] for j in range(i + 1, len(ordered)) if lefts[j] > lefts[i]), len(sentence))
@@ -330,9 +348,9 @@ def _sentence_agents(sentence: str, date: str, dictionary: ActorDictionary, lex:
                 continue
             lead = sentence[:agent.subject]
             gap = sentence[agent.subject + len(agent.actor):speech.start]
-            new_clause = re.search(r"(?:^|[,;]\s*|\s)(?:and|but|while|whereas)\s+(?:the\s+)?$", lead) is not None
+            new_clause = _search_tail(_NEW_CLAUSE_BEFORE, lead) is not None
             direct_act = (speech.kind == "act" and len(gap.split()) <= 1
-                          and not re.search(r"\b(?:if|unless|whether|should|that)\s+(?:the\s+)?$", lead))
+                          and not _search_tail(_CONDITION_BEFORE, lead))
             # "welcomes the passage of the law by the NPCSC", "pressure against China's move to impose"
             explicit_doer = speech.kind in {"act_by", "act_noun"}
             if not (new_clause or direct_act or explicit_doer) or (
@@ -415,7 +433,7 @@ def _agent_of(sentence: str, speech: _Speech, phrases: list[Phrase], anaphora, d
     otherwise the nearest actor before it in the same clause."""
     before = sentence[:speech.start]
     # Inversion: '"...," said X', '..., said X, an analyst', 'according to X'.
-    inverted = (bool(_CLOSE_QUOTE_BEFORE.search(before)) or speech.kind in {"say_by", "act_by"}
+    inverted = (bool(_search_tail(_CLOSE_QUOTE_BEFORE, before)) or speech.kind in {"say_by", "act_by"}
                 or speech.text.lower().startswith("according to")
                 or (before.rstrip().endswith(",") and _frame("inverting_verb").match(speech.text) is not None))
     if inverted:
@@ -426,7 +444,7 @@ def _agent_of(sentence: str, speech: _Speech, phrases: list[Phrase], anaphora, d
                 # "complaints by X that ...", "the passage of the law by X": X owns the noun and what follows.
                 return replace(agent, subject=speech.start, inverted=False)
             return replace(agent, subject=found if found >= 0 else speech.end, inverted=True)
-    if _COORDINATED_VERB.search(before) and context.sentence_agent is not None:
+    if context.sentence_agent is not None and _search_tail(_COORDINATED_VERB, before):
         return context.sentence_agent  # "X passed the law ... and adopted a decision": the same subject
     agent = _candidate_before(sentence, speech.start, phrases, anaphora, date, dictionary, context)
     if agent is None:
@@ -463,7 +481,7 @@ def _candidate_before(sentence, position, phrases, anaphora, date, dictionary, c
             candidates.append((end, -start, "anaphor", (refers, text)))
     if not candidates:
         limit = skip[0] if skip else position
-        match = _NAME_BEFORE.search(sentence[:limit])
+        match = _search_tail(_NAME_BEFORE, sentence[:limit])
         if match and limit - match.end() <= 20:
             return _name_agent(match.group(1), "", date, dictionary, context)
         return None
@@ -579,7 +597,9 @@ def _apposition_kind(following: str, dictionary: ActorDictionary, date: str) -> 
 
 def _learn_people(sentence: str, phrases: list[Phrase], dictionary: ActorDictionary, context: _Context) -> None:
     """Remember "Name, a <non-state role>" so that a later "Name said" is not taken for a state."""
-    for match in re.finditer(r"([A-Z][a-z]+(?:\s+[A-Z][a-z]+){1,2}),\s+(?:an?|the)\s+([^,.;]{3,100})", sentence):
+    if not _LEARNED_PERSON_HINT.search(sentence):
+        return
+    for match in _LEARNED_PERSON.finditer(sentence):
         surname = match.group(1).split()[-1]
         if surname in context.people:
             continue
@@ -642,7 +662,7 @@ def _signatories(sentence: str, phrases: list[Phrase], speeches: list[_Speech], 
         return []  # "Analysts said the joint statement shows ...": a non-state voice describing it
     candidates = [phrase for phrase in phrases if phrase.nation and not phrase.non_state
                   and phrase.actor_kind not in {"people", "demonym"}
-                  and not re.search(r"\b(?:on|upon|to|against|urged|with|of|from|between)\s*$", sentence[:phrase.start])]
+                  and not _search_tail(_ADDRESSEE_BEFORE, sentence[:phrase.start])]
     nations: list[str] = []
     if signing:
         # The list right after the marker: its first nation, then those joined by commas and "and".

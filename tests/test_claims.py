@@ -233,17 +233,37 @@ def test_a_reference_to_a_move_is_not_a_new_act():
 
 
 def test_end_anchored_searches_from_the_last_words_equal_full_searches(articles):
-    """``_search_tail`` starts an end-anchored search a few words from the end: on every prefix of real
-    sentences (and on awkward endings) it finds exactly what searching the whole text finds."""
-    from hkpolicy.claims import _TAIL_WORDS, _search_tail
+    """``search_tail`` starts an end-anchored search a few words from the end (as many as ``tail_words``
+    reads off the pattern): on every 7th prefix of real sentences, and on awkward endings, it finds exactly
+    what searching the whole text finds, for the attribution patterns and every end-anchored frame."""
+    from hkpolicy import claims
+    from hkpolicy.resources import search_tail, tail_words
 
+    patterns = [claims._CLOSE_QUOTE_BEFORE, claims._NAME_BEFORE, claims._COORDINATED_VERB, claims._NEW_CLAUSE_BEFORE,
+                claims._CONDITION_BEFORE, claims._ADDRESSEE_BEFORE]
+    patterns += [frame for frame in claims._frames().values() if tail_words(getattr(frame, "regex", frame))]
+    assert [tail_words(pattern) for pattern in patterns[:6]] == [3, 5, 4, 4, 3, 2]
+    assert len(patterns) >= 9  # preposition_before, group_noun, inverting_verb among the frames
     texts = [text[start:end] for text in articles["text"] for start, end in sentence_spans(text)]
     endings = ['He said: "It is over," ', "Mr. John Paul Smith\n", "critics, and firmly  ", "(on  the \t",
-               "if the", "whereas", "a, and", "Dr Ana O’Brien-Lee ", "urged", "band ", "—“Yes.”  ", ""]
+               "if the", "whereas", "a, and", "Dr Ana O’Brien-Lee ", "urged", "band ", "—“Yes.”  ", "",
+               "concerns about the", "his counterparts", "Ministers", "ON THE"]
     prefixes = [text[:cut] for text in texts for cut in range(0, len(text) + 1, 7)] + endings
     prefixes += [ending + ending for ending in endings]
-    for pattern in _TAIL_WORDS:
+    for pattern in patterns:
         for prefix in prefixes:
-            got, want = _search_tail(pattern, prefix), pattern.search(prefix)
+            got, want = search_tail(pattern, prefix), pattern.search(prefix)
             assert (got and (got.span(), got.groups())) == (want and (want.span(), want.groups())), (pattern, prefix)
-    assert sum(bool(_search_tail(pattern, prefix)) for pattern in _TAIL_WORDS for prefix in prefixes) > 500
+    assert sum(bool(search_tail(pattern, prefix)) for pattern in patterns for prefix in prefixes) > 500
+
+
+def test_tail_words_reads_how_far_back_an_end_anchored_match_reaches():
+    import re
+
+    from hkpolicy.resources import tail_words
+
+    assert tail_words(re.compile(r"\b(?:on|in)\s+(?:the\s+)?$")) == 3
+    assert tail_words(re.compile(r"(?:\w+ ){0,3}x$")) == 4
+    assert tail_words(re.compile(r"said$|told\Z")) == 1
+    for unbounded in [r"[^,]+$", r".*said$", r"(?:\w+\s+)+x$", r"a\s+b", r"(?m)said$", r"said$|told", r"(a)\1$"]:
+        assert tail_words(re.compile(unbounded)) is None, unbounded

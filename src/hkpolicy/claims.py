@@ -35,7 +35,7 @@ from functools import lru_cache
 import pandas as pd
 
 from .actors import ActorDictionary, Phrase, actor_dictionary
-from .resources import compile_alternation, load_table, prefiltered
+from .resources import compile_alternation, load_table, prefiltered, search_tail
 from .text import sentence_spans
 
 CLAIM_COLUMNS = ["article", "sentence_id", "start", "end", "date", "nation", "actor", "actor_kind", "speech", "text",
@@ -53,21 +53,8 @@ _COORDINATED_VERB = re.compile(r"(?:,\s*)?\band\s+(?:\w+ly\s+)?$")
 _NEW_CLAUSE_BEFORE = re.compile(r"(?:^|[,;]\s*|\s)(?:and|but|while|whereas)\s+(?:the\s+)?$")
 _CONDITION_BEFORE = re.compile(r"\b(?:if|unless|whether|should|that)\s+(?:the\s+)?$")
 _ADDRESSEE_BEFORE = re.compile(r"\b(?:on|upon|to|against|urged|with|of|from|between)\s*$")
-# The most whitespace-separated words a match of each end-anchored pattern spans (``_search_tail``), with
-# one to spare.
-_TAIL_WORDS = {_CLOSE_QUOTE_BEFORE: 3, _NAME_BEFORE: 5, _COORDINATED_VERB: 4, _NEW_CLAUSE_BEFORE: 4,
-               _CONDITION_BEFORE: 3, _ADDRESSEE_BEFORE: 2}
 _LEARNED_PERSON = re.compile(r"([A-Z][a-z]+(?:\s+[A-Z][a-z]+){1,2}),\s+(?:an?|the)\s+([^,.;]{3,100})")
 _LEARNED_PERSON_HINT = re.compile(r",\s+(?:an?|the)\s")  # what every such apposition contains
-
-
-def _search_tail(pattern: re.Pattern, text: str):
-    """``pattern.search(text)`` for one of the end-anchored patterns of ``_TAIL_WORDS``: the search starts
-    where the last few words of ``text`` begin (\\b and look-behinds still see what precedes), so it finds
-    the same match without trying every earlier position of a long sentence."""
-    words = _TAIL_WORDS[pattern]
-    parts = text.rsplit(None, words)
-    return pattern.search(text, len(parts[0]) if len(parts) > words else 0)
 
 
 @lru_cache(maxsize=1)
@@ -284,7 +271,7 @@ def _clauses(sentence: str, agents: list[_Agent]) -> dict[int, str]:
     agents = [agent for agent in agents if id(agent) not in result]  # a statement's signers own it all
     ordered = sorted(agents, key=lambda agent: agent.subject)
     # A speaker standing right after a closing quote owns the quote ('"...," the minister told parliament').
-    lefts = [0 if agent.inverted or _search_tail(_CLOSE_QUOTE_BEFORE, sentence[:agent.subject]) else agent.subject
+    lefts = [0 if agent.inverted or search_tail(_CLOSE_QUOTE_BEFORE, sentence[:agent.subject]) else agent.subject
              for agent in ordered]
     for i, agent in enumerate(ordered):
         right = next((lefts[j] for j in range(i + 1, len(ordered)) if lefts[j] > lefts[i]), len(sentence))
@@ -348,9 +335,9 @@ def _sentence_agents(sentence: str, date: str, dictionary: ActorDictionary, lex:
                 continue
             lead = sentence[:agent.subject]
             gap = sentence[agent.subject + len(agent.actor):speech.start]
-            new_clause = _search_tail(_NEW_CLAUSE_BEFORE, lead) is not None
+            new_clause = search_tail(_NEW_CLAUSE_BEFORE, lead) is not None
             direct_act = (speech.kind == "act" and len(gap.split()) <= 1
-                          and not _search_tail(_CONDITION_BEFORE, lead))
+                          and not search_tail(_CONDITION_BEFORE, lead))
             # "welcomes the passage of the law by the NPCSC", "pressure against China's move to impose"
             explicit_doer = speech.kind in {"act_by", "act_noun"}
             if not (new_clause or direct_act or explicit_doer) or (
@@ -364,7 +351,7 @@ def _sentence_agents(sentence: str, date: str, dictionary: ActorDictionary, lex:
             continue
         context.sentence_agent = agent
         if signatories and agent.actor_kind != "signatory" and not agent.nations[1:] and agent.state \
-                and _frame("group_noun").search(agent.actor):
+                and search_tail(_frame("group_noun"), agent.actor):
             continue  # "Pompeo and his counterparts called on ...": the statement's signers, already counted
         if agent.state and agent.nations:
             if signatories and set(agent.nations) <= set(signatories):
@@ -433,7 +420,7 @@ def _agent_of(sentence: str, speech: _Speech, phrases: list[Phrase], anaphora, d
     otherwise the nearest actor before it in the same clause."""
     before = sentence[:speech.start]
     # Inversion: '"...," said X', '..., said X, an analyst', 'according to X'.
-    inverted = (bool(_search_tail(_CLOSE_QUOTE_BEFORE, before)) or speech.kind in {"say_by", "act_by"}
+    inverted = (bool(search_tail(_CLOSE_QUOTE_BEFORE, before)) or speech.kind in {"say_by", "act_by"}
                 or speech.text.lower().startswith("according to")
                 or (before.rstrip().endswith(",") and _frame("inverting_verb").match(speech.text) is not None))
     if inverted:
@@ -444,7 +431,7 @@ def _agent_of(sentence: str, speech: _Speech, phrases: list[Phrase], anaphora, d
                 # "complaints by X that ...", "the passage of the law by X": X owns the noun and what follows.
                 return replace(agent, subject=speech.start, inverted=False)
             return replace(agent, subject=found if found >= 0 else speech.end, inverted=True)
-    if context.sentence_agent is not None and _search_tail(_COORDINATED_VERB, before):
+    if context.sentence_agent is not None and search_tail(_COORDINATED_VERB, before):
         return context.sentence_agent  # "X passed the law ... and adopted a decision": the same subject
     agent = _candidate_before(sentence, speech.start, phrases, anaphora, date, dictionary, context)
     if agent is None:
@@ -473,7 +460,7 @@ def _candidate_before(sentence, position, phrases, anaphora, date, dictionary, c
     for phrase in phrases:
         if (phrase.end <= position and not (skip and skip[0] <= phrase.start < skip[1])
                 and not _inside_quote(sentence, phrase.start)
-                and (not _frame("preposition_before").search(sentence[:phrase.start])
+                and (not search_tail(_frame("preposition_before"), sentence[:phrase.start])
                      or _POSSESSIVE.fullmatch(sentence[phrase.end:position]))):
             candidates.append((phrase.end, -phrase.start, "phrase", phrase))
     for start, end, refers, text in anaphora:
@@ -481,7 +468,7 @@ def _candidate_before(sentence, position, phrases, anaphora, date, dictionary, c
             candidates.append((end, -start, "anaphor", (refers, text)))
     if not candidates:
         limit = skip[0] if skip else position
-        match = _search_tail(_NAME_BEFORE, sentence[:limit])
+        match = search_tail(_NAME_BEFORE, sentence[:limit])
         if match and limit - match.end() <= 20:
             return _name_agent(match.group(1), "", date, dictionary, context)
         return None
@@ -537,7 +524,7 @@ def _phrase_agent(sentence: str, phrase: Phrase, phrases: list[Phrase], context:
                 break
             if previous.actor_kind in {"people"} or previous.non_state:
                 break
-            if _frame("preposition_before").search(sentence[:previous.start]):
+            if search_tail(_frame("preposition_before"), sentence[:previous.start]):
                 break  # "In response to the law for Hong Kong, London has announced": not a list
             nations.insert(0, previous.nation)
             actor = sentence[previous.start:phrase.end]
@@ -559,7 +546,7 @@ def _listed_nations(sentence: str, phrase: Phrase, phrases: list[Phrase]) -> lis
             break
         if not previous.nation or previous.non_state or previous.actor_kind in {"people", "demonym"}:
             break
-        if _frame("preposition_before").search(sentence[:previous.start]):
+        if search_tail(_frame("preposition_before"), sentence[:previous.start]):
             break
         listed.insert(0, previous)
         index -= 1
@@ -662,7 +649,7 @@ def _signatories(sentence: str, phrases: list[Phrase], speeches: list[_Speech], 
         return []  # "Analysts said the joint statement shows ...": a non-state voice describing it
     candidates = [phrase for phrase in phrases if phrase.nation and not phrase.non_state
                   and phrase.actor_kind not in {"people", "demonym"}
-                  and not _search_tail(_ADDRESSEE_BEFORE, sentence[:phrase.start])]
+                  and not search_tail(_ADDRESSEE_BEFORE, sentence[:phrase.start])]
     nations: list[str] = []
     if signing:
         # The list right after the marker: its first nation, then those joined by commas and "and".

@@ -603,6 +603,115 @@ def prefiltered(pattern: str, flags: int = 0) -> "re.Pattern | PrefilteredPatter
     return PrefilteredPattern(compiled, literals) if literals else compiled
 
 
+def search_tail(pattern, text: str):
+    """``pattern.search(text)`` for a pattern anchored at the end (``...$``), such as "a preposition right
+    before this point": the search starts where the last few words of ``text`` begin, as many as a match
+    can span (``tail_words``), so it finds the same match without trying every earlier position of a long
+    text (\\b and look-behinds still see what precedes). Other patterns are searched as usual.
+    ``pattern``: a compiled regex or a ``PrefilteredPattern``."""
+    words = tail_words(getattr(pattern, "regex", pattern))
+    if words is None:
+        return pattern.search(text)
+    parts = text.rsplit(None, words)
+    return pattern.search(text, len(parts[0]) if len(parts) > words else 0)
+
+
+@lru_cache(maxsize=None)
+def tail_words(regex: re.Pattern) -> int | None:
+    """For a pattern whose every match ends at the end of the text (each alternative ends with ``$`` or
+    ``\\Z``, no MULTILINE): how many whitespace-separated words a match can span at most, read off the
+    stdlib's parse (whitespace runs it can contain, plus one). None when not so anchored or unbounded
+    (a repeat of something that can match both spaces and other characters, such as ``.*``)."""
+    if regex.flags & re.MULTILINE:
+        return None
+    parsed = _parse(regex.pattern, regex.flags)
+    if parsed is None or parsed[0] is None or not _end_anchored(parsed[0]):
+        return None
+    runs = _space_runs(parsed[0])
+    return None if runs is None else runs + 1
+
+
+def _end_anchored(items) -> bool:
+    constants = re._constants
+    if not items:
+        return False
+    op, value = items[-1]
+    if op is constants.AT:
+        return value in (constants.AT_END, constants.AT_END_STRING)
+    if op is constants.SUBPATTERN:
+        return _end_anchored(list(value[3]))
+    if op is constants.BRANCH:
+        return all(_end_anchored(list(branch)) for branch in value[1])
+    return False
+
+
+def _space_runs(items) -> int | None:
+    """The most runs of whitespace a match of a parsed sequence can contain (an upper bound), or None."""
+    constants = re._constants
+    total = 0
+    for op, value in items:
+        if op in (constants.AT, constants.ASSERT, constants.ASSERT_NOT):
+            continue  # zero-width
+        if op in (constants.LITERAL, constants.NOT_LITERAL, constants.ANY, constants.IN):
+            total += 1 if _can_match_space(op, value) else 0
+        elif op is constants.SUBPATTERN:
+            inner = _space_runs(list(value[3]))
+            if inner is None:
+                return None
+            total += inner
+        elif op is constants.BRANCH:
+            inner = [_space_runs(list(branch)) for branch in value[1]]
+            if None in inner:
+                return None
+            total += max(inner)
+        elif op in (constants.MAX_REPEAT, constants.MIN_REPEAT, getattr(constants, "POSSESSIVE_REPEAT", None)):
+            low, high, body = value
+            inner = _space_runs(list(body))
+            if inner is None:
+                return None
+            if inner and all(op2 in (constants.LITERAL, constants.IN) and not _can_match_other(op2, value2)
+                             for op2, value2 in body):
+                total += 1  # only whitespace repeated ("\\s+"): one run however long
+            elif inner and high is constants.MAXREPEAT:
+                return None
+            else:
+                total += inner * high
+        else:
+            return None  # back-references, atomic groups ...: not read
+    return total
+
+
+def _can_match_space(op, value) -> bool:
+    constants = re._constants
+    if op is constants.LITERAL:
+        return chr(value).isspace()
+    if op is not constants.IN:
+        return True  # any character, or any but one
+    for item_op, item in value:
+        if item_op is constants.LITERAL and not chr(item).isspace():
+            continue
+        if item_op is constants.CATEGORY and item in (constants.CATEGORY_WORD, constants.CATEGORY_DIGIT,
+                                                      constants.CATEGORY_NOT_SPACE, constants.CATEGORY_UNI_WORD,
+                                                      constants.CATEGORY_UNI_DIGIT, constants.CATEGORY_UNI_NOT_SPACE):
+            continue
+        if item_op is constants.RANGE and not any(chr(code).isspace() for code in range(item[0], min(item[1], 0x3100) + 1)) \
+                and item[1] < 0x3100:
+            continue
+        return True  # a space, a negated set, a category with spaces: conservatively yes
+    return False
+
+
+def _can_match_other(op, value) -> bool:
+    """Whether a character item can match something other than whitespace."""
+    constants = re._constants
+    if op is constants.LITERAL:
+        return not chr(value).isspace()
+    if op is not constants.IN:
+        return True
+    return any(not (item_op is constants.CATEGORY and item in (constants.CATEGORY_SPACE, constants.CATEGORY_UNI_SPACE))
+               and not (item_op is constants.LITERAL and chr(item).isspace()) for item_op, item in value)
+
+
 def _fold_char(code: int, fold: bool) -> str:
     char = chr(code)
     return chr(_SIMPLE_LOWER(code)).translate(_CANONICAL) if fold else char

@@ -89,8 +89,13 @@ def normalise_for_duplicates(text) -> str:
     >>> normalise_for_duplicates("  Hong Kong’s LAW—passed!\\n\\n(Reuters) ")
     'hong kongs law passed reuters'
     """
+    return " ".join(_normalised_words(text))
+
+
+def _normalised_words(text) -> list[str]:
+    """The words of ``normalise_for_duplicates(text)`` (which joins them with single spaces)."""
     if text is None or (isinstance(text, float) and text != text):
-        return ""
+        return []
     text = unicodedata.normalize("NFKC", str(text)).casefold()
     if not text.isascii():
         for char in set(text):
@@ -100,7 +105,7 @@ def normalise_for_duplicates(text) -> str:
                     text = text.replace(char, replacement)
     # UTF-8 encodes non-ASCII characters without ASCII bytes, so the byte table touches ASCII only.
     text = text.encode("utf-8").translate(_ASCII_TABLE, _ASCII_DROPPED).decode("utf-8")
-    return " ".join(text.split())
+    return text.split()
 
 
 def _splitmix64(value: int) -> int:
@@ -251,7 +256,7 @@ def fingerprints(articles: pd.DataFrame, num_perm: int = 128, shingle_size: int 
     In: articles (``article``, ``text``; ``date``, ``outlet`` if present). Out: a dict of equal-length
     lists: article, date, outlet, length (characters), key (16-byte hash of the normalised text, b"" when
     it is empty), signature (MinHash values, uint32 array, or None with fewer than ``shingle_size``
-    words), shingles (sorted distinct shingle hashes, or None). Pure and picklable, so a streamed run
+    words), shingles (the shingle hashes, one per word position, repeats kept; or None). Pure and picklable, so a streamed run
     computes it in its worker processes and only the index itself lives in the main one.
     """
     found: dict[str, list] = {name: [] for name in ("article", "date", "outlet", "length", "key", "signature",
@@ -267,13 +272,13 @@ def fingerprints(articles: pd.DataFrame, num_perm: int = 128, shingle_size: int 
     for i in sorted(range(len(ids)), key=ids.__getitem__):  # id order within a piece
         value = text_values[i]
         text = "" if value is None or (isinstance(value, float) and value != value) or value is pd.NA else str(value)
-        normalised = normalise_for_duplicates(text)
+        words = _normalised_words(text)
+        normalised = " ".join(words)  # normalise_for_duplicates(text)
         key = hashlib.blake2b(normalised.encode("utf-8"), digest_size=16).digest() if normalised else b""
         signature = shingles = None
-        words = normalised.split()
         if len(words) >= shingle_size:
-            hashes = _shingle_hashes(words, shingle_size)
-            signature, shingles = minhash_signature(hashes, template), np.unique(hashes)
+            shingles = _shingle_hashes(words, shingle_size)
+            signature = minhash_signature(shingles, template)
         for name, item in (("article", ids[i]), ("date", dates[i]), ("outlet", outlets[i]), ("length", len(text)),
                            ("key", key), ("signature", signature), ("shingles", shingles)):
             found[name].append(item)
@@ -398,7 +403,8 @@ class DuplicateIndex:
         return len(self.ids)
 
     def exact_jaccard(self, row_a: int, row_b: int) -> float:
-        a, b = self._shingles.read(row_a), self._shingles.read(row_b)
+        # Stored as computed (one hash per position); made distinct only here, for the few close pairs.
+        a, b = np.unique(self._shingles.read(row_a)), np.unique(self._shingles.read(row_b))
         common = np.intersect1d(a, b, assume_unique=True).size
         return common / (a.size + b.size - common)
 

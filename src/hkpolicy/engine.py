@@ -169,15 +169,19 @@ class Engine:
         LocalCluster when one is open. Meant for work on this machine's files (the final copy of a run's
         tables): with a Dask cluster at a given address, whose workers may be elsewhere, they run here,
         one after another."""
-        if len(calls) < 2:
-            return [func(*args) for args in calls]
-        if self.engine == "local" and self._pool is not None:
+        return self.start_each(func, calls)()
+
+    def start_each(self, func: Callable[..., T], calls: list[tuple]) -> Callable[[], list[T]]:
+        """``run_each`` started: returns a function that waits for the results, so that the caller can work
+        meanwhile. Where the calls run here (no pool or cluster of this machine), they run when waited for."""
+        if len(calls) >= 2 and self.engine == "local" and self._pool is not None:
             futures = [self._pool.submit(func, *args) for args in calls]
-            return [future.result() for future in futures]
-        if self.engine == "dask" and self._cluster is not None and self._client is not None:
+            return lambda: [future.result() for future in futures]
+        if len(calls) >= 2 and self.engine == "dask" and self._cluster is not None and self._client is not None:
             futures = [self._client.submit(func, *args, pure=False) for args in calls]
-            return self._client.gather(futures)
-        return [func(*args) for args in calls]
+            client = self._client
+            return lambda: client.gather(futures)
+        return lambda: [func(*args) for args in calls]
 
     def _submit_dask(self, func, parts):
         try:

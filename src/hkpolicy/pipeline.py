@@ -61,7 +61,7 @@ from .engine import Engine, map_batches  # noqa: F401  (map_batches: for callers
 from .ingest import corpus_layout, read_files, read_provenance, records_to_frames
 from .io import csv_rows, write_table
 from .stance import score_stance
-from .tables import by_article, by_nation
+from .tables import by_article, by_nation, nation_evidence
 
 CLAIM_SORT = ["article", "sentence_id", "nation"]
 
@@ -560,16 +560,19 @@ def run_study(raw: str | Path, out: str | Path, columns: dict[str, str] | None =
             (spools["manifest"], out / "manifest.csv", _MarkManifest(representative_of, reasons), ids),
         ]
         counts = {}
-        # The biggest tables first: a local run copies them side by side in its worker processes.
-        results = runner.run_each(_copy_spool, copies_to_make)
-        (counts["claims"], _), _, (counts["cells"], evidence), _, _ = results
+        # The biggest tables first: a local run copies them side by side in its worker processes, while
+        # this process works out the nation table's numbers (bootstrap intervals); its evidence comes after.
+        copied = runner.start_each(_copy_spool, copies_to_make)
+        nation_table = by_nation(cells, names=names, statements=tally.statements(excluded_ordinals))
+        (counts["claims"], _), _, (counts["cells"], evidence), _, _ = copied()
         stance_counts = np.concatenate(with_stance) if with_stance else np.empty((0, 2), dtype=np.int64)
         n_voting = int(stance_counts[~np.isin(stance_counts[:, 0], list(excluded_ordinals)), 1].sum())
 
     if wanted:
         cells["evidence"] = [evidence.get((article, nation), "").split(" | ")[0] if (article, nation) in wanted else ""
                              for article, nation in zip(cells["article"], cells["nation"])]
-    nation_table = by_nation(cells, names=names, statements=tally.statements(excluded_ordinals))
+    quoted = {nation: nation_evidence(group) for nation, group in cells.groupby("nation", sort=False)} if len(cells) else {}
+    nation_table["evidence"] = nation_table["nation"].map(quoted).fillna("")
     write_table(nation_table, out / "stance_by_nation.csv")
     if parquet:  # from the written CSVs, in chunks
         from .io import csv_to_parquet

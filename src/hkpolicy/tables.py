@@ -150,6 +150,12 @@ def strongest_cells(article_table: pd.DataFrame) -> pd.DataFrame:
     return ranked.groupby("nation", sort=False).head(NATION_EVIDENCE_CELLS)
 
 
+def nation_evidence(cells: pd.DataFrame) -> str:
+    """A nation's evidence in ``by_nation``: the first sentence of each of its ``strongest_cells``, with
+    the article, " | "-joined. In: that nation's rows of ``by_article``'s table."""
+    return " | ".join(f"[{row.article}] {row.evidence.split(' | ')[0]}" for row in strongest_cells(cells).itertuples())
+
+
 def by_nation(article_table: pd.DataFrame, names: dict[str, str] | None = None,
               claims: pd.DataFrame | None = None, duplicates: set[str] | None = None,
               statements: dict[str, int] | None = None) -> pd.DataFrame:
@@ -172,8 +178,7 @@ def by_nation(article_table: pd.DataFrame, names: dict[str, str] | None = None,
         low, high = bootstrap_interval(scores)
         mean = float(scores.mean())
         n_polar = int(counts.get("oppose", 0) + counts.get("support", 0))
-        strongest = strongest_cells(group)
-        evidence = " | ".join(f"[{row.article}] {row.evidence.split(' | ')[0]}" for row in strongest.itertuples())
+        evidence = nation_evidence(group)
         rows.append({
             "nation": nation, "name": names.get(nation, group["name"].iloc[0]),
             "stance": net_stance(mean, n_polar, int(counts.get("neutral", 0))), "score": round(mean, 4),

@@ -235,3 +235,11 @@ def test_pool_workers_run_with_the_tuned_garbage_collector():
     with Engine("local", workers=2) as engine:
         assert engine.submit(_gc_state, list(range(4)), batch_size=1)() == [(WORKER_GC_THRESHOLD, True)] * 4
     assert gc.get_threshold() == before
+
+
+def test_cli_default_batch_size_is_the_pipeline_default():
+    from hkpolicy import cli, pipeline
+
+    assert cli.DEFAULT_BATCH_SIZE == pipeline.DEFAULT_BATCH_SIZE
+    args = cli.build_parser().parse_args(["run"])
+    assert args.batch_size == pipeline.DEFAULT_BATCH_SIZE

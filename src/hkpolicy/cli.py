@@ -10,6 +10,10 @@ import sys
 from pathlib import Path
 
 
+# ``pipeline.DEFAULT_BATCH_SIZE``, repeated here so that ``--help`` does not import the pipeline (tested equal).
+DEFAULT_BATCH_SIZE = 256
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hkpolicy", description="Where each nation stands, read from the news.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -43,10 +47,11 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--engine", choices=["local", "dask"], default="local", help="how per-article work runs")
     parser.add_argument("--scheduler", help="address of an existing Dask scheduler (with --engine dask)")
     parser.add_argument("--workers", type=int, default=None, help="processes for the local engine (default: all)")
-    parser.add_argument("--batch-size", type=int, default=128,
-                        help="files per task a worker reads and analyses (default 128); the tables do not change")
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
+                        help=f"files per task a worker reads and analyses (default {DEFAULT_BATCH_SIZE}); "
+                             "the tables do not change")
     parser.add_argument("--chunk-size", type=int, default=None,
-                        help="files in flight at a time (default: batch size x workers x 4); "
+                        help="files in flight at a time (default: batch size x workers x 2); "
                              "memory grows with it, the tables do not change")
     parser.add_argument("--parquet", action="store_true", help="write Parquet beside each CSV")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")

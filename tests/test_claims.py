@@ -250,6 +250,10 @@ def test_end_anchored_searches_from_the_last_words_equal_full_searches(articles)
                "concerns about the", "his counterparts", "Ministers", "ON THE"]
     prefixes = [text[:cut] for text in texts for cut in range(0, len(text) + 1, 7)] + endings
     prefixes += [ending + ending for ending in endings]
+    # Long texts, whose end is read in a slice (cut anywhere, inside a word too).
+    long_text = " ".join(texts[:40])
+    prefixes += [long_text[:cut] for cut in range(200, len(long_text), 13)]
+    prefixes += ["x" * 300 + ending for ending in endings] + ["x" * 300 + " " + "y " * 3 + ending for ending in endings]
     for pattern in patterns:
         for prefix in prefixes:
             got, want = search_tail(pattern, prefix), pattern.search(prefix)

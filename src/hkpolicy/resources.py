@@ -13,7 +13,7 @@ import weakref
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import pandas as pd
 
@@ -158,6 +158,8 @@ class KeyedAlternation:
         # If each of them needs some literal text ("statement"), a text with none of those has no match.
         required = [required_literals(self.parts[i], flags, shortest=4) for i in self.unkeyed]
         self.unkeyed_literals = None if None in required else sorted(set().union(*required))
+        self._unkeyed_gate = literal_gate(self.unkeyed_literals) if self.unkeyed_literals else None
+        self._vague_gates = {index: literal_gate(literals) for index, literals in self.vague.items()}
 
     def _candidates_for(self, keys) -> dict[str, tuple[int, ...]]:
         """For each key found by a scan (the longest key at a position), this table's patterns that can
@@ -228,7 +230,7 @@ class KeyedAlternation:
         and table, so the common case (no pattern that can begin with any word) has a lean loop."""
         probe = _fold_case(text) if self.fold else text
         unkeyed = None
-        if self.unkeyed and (self.unkeyed_literals is None or any(literal in probe for literal in self.unkeyed_literals)):
+        if self.unkeyed and (self._unkeyed_gate is None or self._unkeyed_gate(probe)):
             unkeyed = self._next_unkeyed(text, 0)
         if unkeyed is not None:
             return self._merged_matches(text, probe, unkeyed, first)
@@ -236,13 +238,18 @@ class KeyedAlternation:
         if not self.by_key:
             return found
         end = 0
-        compiled, names, vague = self._compiled, self._names, self.vague
+        compiled, names, vague = self._compiled, self._names, self._vague_gates
+        present: dict[int, bool] = {}  # vague pattern -> is a literal it needs in the text (asked once)
         for position, candidates in self._positions(probe):
             if position < end:
                 continue
             for index in candidates:
-                if vague and index in vague and not any(literal in probe for literal in vague[index]):
-                    continue  # the literal text it needs is absent
+                if vague and index in vague:
+                    found_literal = present.get(index)
+                    if found_literal is None:
+                        found_literal = present[index] = vague[index](probe)
+                    if not found_literal:
+                        continue  # the literal text it needs is absent
                 match = (compiled[index] or self._pattern(index)).match(text, position)
                 if match:
                     found.append(AlternationMatch(match, names[index]))
@@ -256,8 +263,7 @@ class KeyedAlternation:
         """``_matches`` when some unkeyed pattern matches: its matches merged with the keyed ones."""
         found: list[AlternationMatch] = []
         positions = self._positions(probe) if self.by_key else ()
-        absent = {index for index, literals in self.vague.items()
-                  if not any(literal in probe for literal in literals)} if self.vague else ()
+        absent = {index for index, gate in self._vague_gates.items() if not gate(probe)}
         end = 0
         for position, candidates in positions:
             # Unkeyed patterns' matches that begin before this position come first.
@@ -576,11 +582,12 @@ class PrefilteredPattern:
         self.regex = pattern
         self.pattern, self.flags = pattern.pattern, pattern.flags
         self.literals = tuple(sorted(literals))
+        self._gate = literal_gate(self.literals)
         self.fold = bool(pattern.flags & re.IGNORECASE)
 
     def _possible(self, text: str) -> bool:
         probe = _fold_case(text) if self.fold else text
-        return any(literal in probe for literal in self.literals)
+        return self._gate(probe)
 
     def search(self, text: str, *args):
         return self.regex.search(text, *args) if self._possible(text) else None
@@ -595,12 +602,22 @@ class PrefilteredPattern:
         return self.regex.finditer(text, *args) if self._possible(text) else iter(())
 
 
+def literal_gate(literals) -> "Callable[[str], bool]":
+    """A test of whether a text contains any of ``literals`` (plain strings): one scan of the text by a
+    compiled alternation, instead of one ``in`` per literal."""
+    regex = re.compile("|".join(re.escape(literal) for literal in sorted(literals, key=lambda x: (-len(x), x))))
+    return lambda text: regex.search(text) is not None
+
+
 def prefiltered(pattern: str, flags: int = 0) -> "re.Pattern | PrefilteredPattern":
     """``re.compile(pattern, flags)``, wrapped in a ``PrefilteredPattern`` when its matches need one of a
     few literals (``required_literals``)."""
     compiled = re.compile(pattern, flags)
     literals = required_literals(pattern, flags)
     return PrefilteredPattern(compiled, literals) if literals else compiled
+
+
+TAIL_CHARS_PER_WORD = 24  # characters of a text's end read per word ``search_tail`` looks back (more if needed)
 
 
 def search_tail(pattern, text: str):
@@ -612,8 +629,13 @@ def search_tail(pattern, text: str):
     words = tail_words(getattr(pattern, "regex", pattern))
     if words is None:
         return pattern.search(text)
-    parts = text.rsplit(None, words)
-    return pattern.search(text, len(parts[0]) if len(parts) > words else 0)
+    # Where the last ``words`` words begin, read off the end of the text (the whole text only when the
+    # end is short of words): a word cut at the slice's start leaves the last ``words`` words whole.
+    tail = text[-TAIL_CHARS_PER_WORD * words:]
+    parts = tail.rsplit(None, words)
+    if len(parts) <= words and len(tail) < len(text):
+        tail, parts = text, text.rsplit(None, words)
+    return pattern.search(text, len(text) - len(tail) + len(parts[0]) if len(parts) > words else 0)
 
 
 @lru_cache(maxsize=None)
@@ -672,7 +694,7 @@ def _space_runs(items) -> int | None:
             if inner and all(op2 in (constants.LITERAL, constants.IN) and not _can_match_other(op2, value2)
                              for op2, value2 in body):
                 total += 1  # only whitespace repeated ("\\s+"): one run however long
-            elif inner and high is constants.MAXREPEAT:
+            elif inner and high == constants.MAXREPEAT:
                 return None
             else:
                 total += inner * high

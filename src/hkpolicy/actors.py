@@ -186,13 +186,14 @@ class ActorDictionary:
 
     def _phrase(self, text: str, group: list[Hit]) -> Phrase:
         phrase = Phrase(group[0].start, group[-1].end, text[group[0].start:group[-1].end], hits=group)
-        entries = [hit.entries for hit in group]
-        flat = [entry for options in entries for entry in options]
-        non_state = [entry for entry in flat if entry.source == "non_state"]
-        officials = [entry for entry in flat if entry.source == "official"]
-        institutions = [entry for entry in flat if entry.source == "institution"]
-        roles = [entry for entry in flat if entry.source == "role"]
-        countries = [entry for entry in flat if entry.source == "country"]
+        non_state, officials, institutions, roles, countries = [], [], [], [], []
+        by_source = {"non_state": non_state, "official": officials, "institution": institutions, "role": roles,
+                     "country": countries}
+        for hit in group:  # the group's entries by source, in order (one pass: called for every phrase)
+            for entry in hit.entries:
+                found = by_source.get(entry.source)
+                if found is not None:
+                    found.append(entry)
         if non_state and not officials:
             phrase.actor_kind = non_state[0].kind
             phrase.non_state = True

@@ -191,7 +191,8 @@ def _find(parent: list[int], node: int) -> int:
 
 
 class _ShingleStore:
-    """Sorted distinct shingle hashes of each signature row, spilled to a temporary file.
+    """The shingle hashes of each signature row (as ``fingerprints`` gives them: one per word position),
+    spilled to a temporary file.
 
     Exact Jaccard checks need the shingle sets of articles seen long before (in a streamed run their texts
     are gone); keeping them on disk keeps memory flat, and a small cache keeps the recent ones at hand.

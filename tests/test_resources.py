@@ -147,7 +147,7 @@ def test_split_alternatives_respects_groups_classes_and_escapes():
     assert split_alternatives(r"\|a|b") == [r"\|a", "b"]
     assert split_alternatives("[]|]a|b") == ["[]|]a", "b"]
     assert split_alternatives("[^]|]a|b") == ["[^]|]a", "b"]
-    for whole in [r"(a)\1|b", "(?i)a|b", "abc", "(a|b)", "(?P<x>a)(?P=x)|b"]:
+    for whole in [r"(a)\1|b", "(?i)a|b", "abc", "(a|b)", "(?P<x>a)(?P=x)|b", "(a)?(?(1)b|c)|d"]:
         assert split_alternatives(whole) == [whole]
 
 

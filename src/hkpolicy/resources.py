@@ -418,9 +418,9 @@ NULLABLE = "nullable"
 
 def split_alternatives(pattern: str, flags: int = 0) -> list[str]:
     """The top-level alternatives of ``pattern`` ("a|b(c|d)" gives "a" and "b(c|d)"), or ``[pattern]`` when
-    it has none or cannot be split safely: a back-reference or a global inline flag, which belong to the
-    whole pattern, or an alternative that is not a valid regex on its own."""
-    if "|" not in pattern or re.search(r"\\[1-9]|\(\?P=|^\(\?[aiLmsux]+\)", pattern):
+    it has none or cannot be split safely: a back-reference, a conditional group or a global inline flag,
+    which belong to the whole pattern, or an alternative that is not a valid regex on its own."""
+    if "|" not in pattern or re.search(r"\\[1-9]|\(\?P=|\(\?\(|^\(\?[aiLmsux]+\)", pattern):
         return [pattern]
     branches, depth, start, i, in_class = [], 0, 0, 0, False
     while i < len(pattern):

@@ -49,10 +49,6 @@ _NAME_AFTER = re.compile(r"^\s*(?:(?:Mr|Mrs|Ms|Dr|Prof)\.?\s+)?([A-Z][a-z]+(?:[-
 _NAME_BEFORE = re.compile(r"(?:(?:Mr|Mrs|Ms|Dr|Prof)\.?\s+)?([A-Z][a-z]+(?:[-'’][A-Z]?[a-z]+)?(?:\s+[A-Z][a-z]+(?:[-'’][A-Z]?[a-z]+)?){0,2})\s*$")
 _ARTICLE_START = 4  # a phrase starting within this many words is in subject position
 _POSSESSIVE = re.compile(r"[’']s\s+")  # "Beijing’s assertion": the possessor speaks, even after "to"
-_COORDINATED_VERB = re.compile(r"(?:,\s*)?\band\s+(?:\w+ly\s+)?$")
-_NEW_CLAUSE_BEFORE = re.compile(r"(?:^|[,;]\s*|\s)(?:and|but|while|whereas)\s+(?:the\s+)?$")
-_CONDITION_BEFORE = re.compile(r"\b(?:if|unless|whether|should|that)\s+(?:the\s+)?$")
-_ADDRESSEE_BEFORE = re.compile(r"\b(?:on|upon|to|against|urged|with|of|from|between)\s*$")
 _LEARNED_PERSON = re.compile(r"([A-Z][a-z]+(?:\s+[A-Z][a-z]+){1,2}),\s+(?:an?|the)\s+([^,.;]{3,100})")
 _LEARNED_PERSON_HINT = re.compile(r",\s+(?:an?|the)\s")  # what every such apposition contains
 
@@ -335,9 +331,9 @@ def _sentence_agents(sentence: str, date: str, dictionary: ActorDictionary, lex:
                 continue
             lead = sentence[:agent.subject]
             gap = sentence[agent.subject + len(agent.actor):speech.start]
-            new_clause = search_tail(_NEW_CLAUSE_BEFORE, lead) is not None
+            new_clause = search_tail(_frame("new_clause_before"), lead) is not None
             direct_act = (speech.kind == "act" and len(gap.split()) <= 1
-                          and not search_tail(_CONDITION_BEFORE, lead))
+                          and not search_tail(_frame("condition_before"), lead))
             # "welcomes the passage of the law by the NPCSC", "pressure against China's move to impose"
             explicit_doer = speech.kind in {"act_by", "act_noun"}
             if not (new_clause or direct_act or explicit_doer) or (
@@ -431,7 +427,7 @@ def _agent_of(sentence: str, speech: _Speech, phrases: list[Phrase], anaphora, d
                 # "complaints by X that ...", "the passage of the law by X": X owns the noun and what follows.
                 return replace(agent, subject=speech.start, inverted=False)
             return replace(agent, subject=found if found >= 0 else speech.end, inverted=True)
-    if context.sentence_agent is not None and search_tail(_COORDINATED_VERB, before):
+    if context.sentence_agent is not None and search_tail(_frame("coordinated_verb"), before):
         return context.sentence_agent  # "X passed the law ... and adopted a decision": the same subject
     agent = _candidate_before(sentence, speech.start, phrases, anaphora, date, dictionary, context)
     if agent is None:
@@ -649,7 +645,7 @@ def _signatories(sentence: str, phrases: list[Phrase], speeches: list[_Speech], 
         return []  # "Analysts said the joint statement shows ...": a non-state voice describing it
     candidates = [phrase for phrase in phrases if phrase.nation and not phrase.non_state
                   and phrase.actor_kind not in {"people", "demonym"}
-                  and not search_tail(_ADDRESSEE_BEFORE, sentence[:phrase.start])]
+                  and not search_tail(_frame("addressee_before"), sentence[:phrase.start])]
     nations: list[str] = []
     if signing:
         # The list right after the marker: its first nation, then those joined by commas and "and".

@@ -257,8 +257,8 @@ def fingerprints(articles: pd.DataFrame, num_perm: int = 128, shingle_size: int 
     In: articles (``article``, ``text``; ``date``, ``outlet`` if present). Out: a dict of equal-length
     lists: article, date, outlet, length (characters), key (16-byte hash of the normalised text, b"" when
     it is empty), signature (MinHash values, uint32 array, or None with fewer than ``shingle_size``
-    words), shingles (the shingle hashes, one per word position, repeats kept; or None). Pure and picklable, so a streamed run
-    computes it in its worker processes and only the index itself lives in the main one.
+    words), shingles (the shingle hashes, one per word position, repeats kept; or None). Pure and
+    picklable, so a streamed run computes it in its worker processes and only the index lives in the main one.
     """
     found: dict[str, list] = {name: [] for name in ("article", "date", "outlet", "length", "key", "signature",
                                                      "shingles")}

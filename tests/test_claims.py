@@ -272,5 +272,7 @@ def test_tail_words_reads_how_far_back_an_end_anchored_match_reaches():
     assert tail_words(re.compile(r"\b(?:on|in)\s+(?:the\s+)?$")) == 3
     assert tail_words(re.compile(r"(?:\w+ ){0,3}x$")) == 4
     assert tail_words(re.compile(r"said$|told\Z")) == 1
+    assert tail_words(re.compile("[a-z]+ [\u4e00-\u9fff]+$")) == 2  # ranges without whitespace
+    assert tail_words(re.compile("[\x00-\x7f]+$")) is None  # a range with spaces, repeated
     for unbounded in [r"[^,]+$", r".*said$", r"(?:\w+\s+)+x$", r"a\s+b", r"(?m)said$", r"said$|told", r"(a)\1$"]:
         assert tail_words(re.compile(unbounded)) is None, unbounded

@@ -582,7 +582,8 @@ def run_study(raw: str | Path, out: str | Path, columns: dict[str, str] | None =
     if wanted:
         cells["evidence"] = [evidence.get((article, nation), "").split(" | ")[0] if (article, nation) in wanted else ""
                              for article, nation in zip(cells["article"], cells["nation"])]
-    quoted = {nation: nation_evidence(group) for nation, group in cells.groupby("nation", sort=False)} if len(cells) else {}
+    quoted = ({nation: nation_evidence(group) for nation, group in cells.groupby("nation", sort=False)}
+              if len(cells) else {})
     nation_table["evidence"] = nation_table["nation"].map(quoted).fillna("")
     write_table(nation_table, out / "stance_by_nation.csv")
     if parquet:  # from the written CSVs, in chunks

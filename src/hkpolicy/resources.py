@@ -716,8 +716,9 @@ def _can_match_space(op, value) -> bool:
                                                       constants.CATEGORY_NOT_SPACE, constants.CATEGORY_UNI_WORD,
                                                       constants.CATEGORY_UNI_DIGIT, constants.CATEGORY_UNI_NOT_SPACE):
             continue
-        if item_op is constants.RANGE and not any(chr(code).isspace() for code in range(item[0], min(item[1], 0x3100) + 1)) \
-                and item[1] < 0x3100:
+        # A range of characters without whitespace (none lies above U+3000, the ideographic space).
+        if item_op is constants.RANGE and not any(chr(code).isspace()
+                                                  for code in range(item[0], min(item[1], 0x3000) + 1)):
             continue
         return True  # a space, a negated set, a category with spaces: conservatively yes
     return False

@@ -231,10 +231,12 @@ def test_the_same_quote_in_two_articles_is_one_statement():
     assert nation["n_statements"].tolist() == [2] and nation["n_claims"].tolist() == [3]
 
 
-def test_bootstrap_interval_of_a_large_nation_is_drawn_in_blocks_and_sensible():
-    """100,000 article scores: resampled in blocks (bounded memory), seeded, around the mean."""
+def test_bootstrap_interval_of_a_large_nation_is_drawn_in_blocks_and_sensible(monkeypatch):
+    """100,000 article scores: resampled in blocks (bounded memory), seeded, around the mean; the block
+    size changes the memory, not the interval (the same draws, in pieces)."""
     import numpy as np
 
+    from hkpolicy import tables
     from hkpolicy.tables import BOOTSTRAP_BLOCK, bootstrap_interval
 
     values = np.random.default_rng(5).normal(0.2, 1.0, size=100_000)
@@ -243,3 +245,8 @@ def test_bootstrap_interval_of_a_large_nation_is_drawn_in_blocks_and_sensible():
     assert low < values.mean() < high
     assert abs((high - low) - 2 * 1.96 / np.sqrt(values.size)) < 0.002
     assert bootstrap_interval(values) == (low, high)
+    some = values[:3_001]  # 166 resamples a block by default
+    expected = bootstrap_interval(some)
+    for block in (3_001 * 7, 3_001 * 2_000, 3_001 * 2_000 + 1):  # 7 per block; one block
+        monkeypatch.setattr(tables, "BOOTSTRAP_BLOCK", block)
+        assert bootstrap_interval(some) == expected

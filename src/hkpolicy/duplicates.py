@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from array import array
 import unicodedata
 from functools import lru_cache
 
@@ -202,7 +203,8 @@ class _ShingleStore:
         import tempfile
 
         self._file = tempfile.TemporaryFile()
-        self._where: list[tuple[int, int]] = []  # (byte offset, count) per row
+        # Per row, where its hashes are in the file: byte offset and count (8 bytes each, not a tuple per row).
+        self._offsets, self._counts = array("q"), array("q")
         self._end = 0
         self.read = lru_cache(maxsize=2048)(self._read)
 
@@ -210,13 +212,13 @@ class _ShingleStore:
         data = np.ascontiguousarray(shingles, dtype=np.uint32).tobytes()
         self._file.seek(self._end)
         self._file.write(data)
-        self._where.append((self._end, len(shingles)))
+        self._offsets.append(self._end)
+        self._counts.append(len(shingles))
         self._end += len(data)
 
     def _read(self, row: int) -> np.ndarray:
-        offset, count = self._where[row]
-        self._file.seek(offset)
-        return np.frombuffer(self._file.read(4 * count), dtype=np.uint32)
+        self._file.seek(self._offsets[row])
+        return np.frombuffer(self._file.read(4 * self._counts[row]), dtype=np.uint32)
 
     def close(self) -> None:
         self.read.cache_clear()
@@ -383,16 +385,15 @@ class DuplicateIndex:
         self.threshold, self.num_perm, self.shingle_size = threshold, num_perm, shingle_size
         self.ids: list[str] = []
         self.dates: list[str] = []
-        self.lengths: list[int] = []
         self.outlets: list[str] = []
         self._seen: set[str] = set()
-        self.unit_of: list[int] = []  # per article, its exact group (-1: empty text)
-        self.unit_members: list[list[int]] = []
+        # Numbers per article, unit or row in typed arrays (8 bytes an entry; a list of ints costs ~36).
+        self.lengths = array("q")
+        self.unit_of = array("q")  # per article, its exact group, its "unit" (-1: empty text)
         self._unit_by_key: dict[bytes, int] = {}
-        self.unit_row: list[int] = []  # the unit's row in the signature matrix, -1 when too short to shingle
-        self.row_unit: list[int] = []
+        self.unit_row = array("q")  # the unit's row in the signature matrix, -1 when too short to shingle
         self._signatures = np.empty((0, num_perm), dtype=np.uint32)
-        self._parent: list[int] = []
+        self._parent = array("q")  # union-find over signature rows
         self.seed = seed
         self._bands = _BandIndex(*_lsh_params(float(threshold), int(num_perm)))
         # Estimates this far from the threshold decide on their own (4 standard errors of the estimate at
@@ -436,7 +437,6 @@ class DuplicateIndex:
 
     def _add_one(self, article: str, date: str, outlet: str, length: int, key: bytes, signature, shingles) -> int:
         """Record one article; returns its new signature row, or -1 (empty, exact copy, or too short)."""
-        index = len(self.ids)
         self.ids.append(article)
         self._seen.add(article)
         self.dates.append(date)
@@ -447,17 +447,15 @@ class DuplicateIndex:
             return -1  # nothing to compare: an empty text is nobody's copy
         unit = self._unit_by_key.get(key)
         if unit is not None:
-            self.unit_members[unit].append(index)
             self.unit_of.append(unit)
             return -1
-        unit = len(self.unit_members)
+        unit = len(self.unit_row)
         self._unit_by_key[key] = unit
-        self.unit_members.append([index])
         self.unit_of.append(unit)
         if signature is None:
             self.unit_row.append(-1)
             return -1
-        row = len(self.row_unit)
+        row = len(self._parent)
         if row == len(self._signatures):
             grown = np.empty((max(64, 2 * row), self.num_perm), dtype=np.uint32)
             grown[:row] = self._signatures[:row]
@@ -465,7 +463,6 @@ class DuplicateIndex:
         self._signatures[row] = signature
         self._shingles.append(shingles)
         self.unit_row.append(row)
-        self.row_unit.append(unit)
         self._parent.append(row)
         return row
 
@@ -493,18 +490,31 @@ class DuplicateIndex:
                     self._parent[max(root, other_root)] = min(root, other_root)
 
     def groups(self) -> list[list[int]]:
-        """Groups of two or more copies (article positions in the order added), representative first."""
-        groups: dict[tuple, list[int]] = {}
-        for unit, members in enumerate(self.unit_members):
-            row = self.unit_row[unit]
-            label = ("row", _find(self._parent, row)) if row >= 0 else ("unit", unit)
-            groups.setdefault(label, []).extend(members)
+        """Groups of two or more copies (article positions in the order added), representative first.
+
+        An article's group is its unit's (its exact copies'), joined through the unit's signature row to
+        the rows it was linked with. Groups come in the order of their first unit, members in unit order,
+        then in the order added."""
+        unit_of = np.frombuffer(self.unit_of, dtype=np.int64) if len(self.unit_of) else np.empty(0, np.int64)
+        unit_row = np.frombuffer(self.unit_row, dtype=np.int64) if len(self.unit_row) else np.empty(0, np.int64)
+        roots = np.array([_find(self._parent, row) for row in range(len(self._parent))], dtype=np.int64)
+        # A unit's label: the root of its row; a unit without a row is a group of its own.
+        label = np.where(unit_row >= 0, roots[np.maximum(unit_row, 0)] if len(roots) else 0,
+                         len(roots) + np.arange(len(unit_row)))
+        members = np.flatnonzero(unit_of >= 0)
+        member_units = unit_of[members]
+        member_labels = label[member_units]
+        first_unit = np.full(len(roots) + len(unit_row), len(unit_row), dtype=np.int64)
+        np.minimum.at(first_unit, member_labels, member_units)
+        order = np.lexsort((members, member_units, first_unit[member_labels]))
+        members, member_labels = members[order], member_labels[order]
+        cuts = np.flatnonzero(member_labels[1:] != member_labels[:-1]) + 1
+        starts, ends = np.r_[0, cuts], np.r_[cuts, len(members)]
         found = []
-        for members in groups.values():
-            if len(members) < 2:
-                continue
-            representative = min(members, key=self._rank)
-            found.append([representative] + [member for member in members if member != representative])
+        for start, end in zip(starts[ends - starts >= 2].tolist(), ends[ends - starts >= 2].tolist()):
+            group = members[start:end].tolist()
+            representative = min(group, key=self._rank)
+            found.append([representative] + [member for member in group if member != representative])
         return found
 
     def _rank(self, i: int) -> tuple:  # the representative rule

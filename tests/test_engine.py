@@ -243,3 +243,34 @@ def test_cli_default_batch_size_is_the_pipeline_default():
     assert cli.DEFAULT_BATCH_SIZE == pipeline.DEFAULT_BATCH_SIZE
     args = cli.build_parser().parse_args(["run"])
     assert args.batch_size == pipeline.DEFAULT_BATCH_SIZE
+
+
+def test_nation_tally_table_sorts_and_groups_like_the_strings():
+    """The streamed run's cell table (categoricals in string order) equals the plain string table: ids
+    whose file order is not their string order, two nations with one name, an excluded article."""
+    from hkpolicy.pipeline import _NationTally
+    from hkpolicy.tables import by_nation, strongest_cells
+
+    ids = ["b/10.txt", "b/9.txt", "a/2.txt", "c/1.txt"]  # ordinal order (as read), not string order
+    cells = pd.DataFrame({"article": ["b/10.txt", "b/10.txt", "b/9.txt", "a/2.txt", "a/2.txt", "c/1.txt"],
+                          "nation": ["US", "CN", "GB", "US", "HK", "CN"],
+                          "stance": ["oppose", "support", "neutral", "oppose", "support", "support"],
+                          "score": [-0.5, 0.9, 0.0, -1.0, 0.4, 0.7], "n_claims": [1, 2, 1, 3, 1, 1],
+                          "n_statements": [1, 1, 1, 2, 1, 1]})
+    statements = pd.DataFrame({"article": ["b/10.txt", "a/2.txt", "a/2.txt"], "nation": ["US", "US", "US"],
+                               "key": [7, 7, 8]})
+    tally = _NationTally()
+    tally.add(cells, statements, {article: ids.index(article) for article in ids})
+    names = {"US": "United States", "CN": "China", "HK": "China", "GB": "United Kingdom"}
+    table = tally.table(ids, excluded={ids.index("c/1.txt")}, names=names)
+
+    expected = cells[cells["article"] != "c/1.txt"].sort_values(["article", "nation"]).reset_index(drop=True)
+    assert table["article"].astype(str).tolist() == expected["article"].tolist()
+    assert table["nation"].astype(str).tolist() == expected["nation"].tolist()
+    assert table["name"].astype(str).tolist() == [names[n] for n in expected["nation"]]
+    assert table["stance"].astype(str).tolist() == expected["stance"].tolist()
+    assert table["score"].tolist() == expected["score"].tolist()
+    plain = table.astype({column: str for column in ["article", "nation", "name", "stance"]})
+    pd.testing.assert_frame_equal(strongest_cells(table).astype(plain.dtypes.to_dict()), strongest_cells(plain))
+    pd.testing.assert_frame_equal(by_nation(table, names=names), by_nation(plain, names=names))
+    assert tally.statements(set()) == {"US": 2}

@@ -191,34 +191,43 @@ def _find(parent: list[int], node: int) -> int:
     return node
 
 
-class _ShingleStore:
-    """The shingle hashes of each signature row (as ``fingerprints`` gives them: one per word position),
-    spilled to a temporary file.
+class _SpilledRows:
+    """Arrays of uint32, one per signature row, spilled to a temporary file: the shingle hashes of each
+    row (as ``fingerprints`` gives them: one per word position) and the MinHash signatures.
 
-    Exact Jaccard checks need the shingle sets of articles seen long before (in a streamed run their texts
-    are gone); keeping them on disk keeps memory flat, and a small cache keeps the recent ones at hand.
+    Exact Jaccard checks need the shingle sets of articles seen long before, and the estimates of a new
+    article's candidate pairs the signatures of old ones (in a streamed run their texts are gone); keeping
+    them on disk keeps memory flat, and a small cache keeps the recent ones at hand.
     """
 
-    def __init__(self):
+    def __init__(self, cache: int = 2048):
         import tempfile
 
         self._file = tempfile.TemporaryFile()
-        # Per row, where its hashes are in the file: byte offset and count (8 bytes each, not a tuple per row).
+        # Per row, where its values are in the file: byte offset and count (8 bytes each, not a tuple per row).
         self._offsets, self._counts = array("q"), array("q")
         self._end = 0
-        self.read = lru_cache(maxsize=2048)(self._read)
+        self.read = lru_cache(maxsize=cache)(self._read)
 
-    def append(self, shingles: np.ndarray) -> None:
-        data = np.ascontiguousarray(shingles, dtype=np.uint32).tobytes()
+    def __len__(self) -> int:
+        return len(self._offsets)
+
+    def append(self, values: np.ndarray) -> None:
+        data = np.ascontiguousarray(values, dtype=np.uint32).tobytes()
         self._file.seek(self._end)
         self._file.write(data)
         self._offsets.append(self._end)
-        self._counts.append(len(shingles))
+        self._counts.append(len(values))
         self._end += len(data)
 
     def _read(self, row: int) -> np.ndarray:
         self._file.seek(self._offsets[row])
         return np.frombuffer(self._file.read(4 * self._counts[row]), dtype=np.uint32)
+
+    def stack(self, rows: np.ndarray) -> np.ndarray:
+        """The rows (all of one length, such as signatures) as a matrix, each distinct row read once."""
+        distinct, where = np.unique(rows, return_inverse=True)
+        return np.stack([self.read(row) for row in distinct.tolist()])[where.reshape(-1)]
 
     def close(self) -> None:
         self.read.cache_clear()
@@ -367,9 +376,9 @@ class _BandIndex:
 class DuplicateIndex:
     """Duplicate detection fed in pieces: ``add(articles)`` any number of times, then ``groups()``.
 
-    Keeps per article only its id, date, text length, outlet and exact-group; per distinct text one
-    MinHash signature (in the LSH index and a matrix) and its shingle set (on disk) -- never the texts.
-    The groups do not depend on the order or the pieces the articles come in: copies are connected
+    Keeps per article only its id, date, text length, outlet and exact-group; per distinct text the bands
+    of its MinHash signature (the LSH index), with the signature itself and the shingle set on disk --
+    never the texts. The groups do not depend on the order or the pieces the articles come in: copies are connected
     components of symmetric pair decisions, and the representative rule depends on the members only.
     ``find_duplicates`` is one ``add`` of the whole table followed by ``duplicates()``.
     """
@@ -391,15 +400,15 @@ class DuplicateIndex:
         self.lengths = array("q")
         self.unit_of = array("q")  # per article, its exact group, its "unit" (-1: empty text)
         self._unit_by_key: dict[bytes, int] = {}
-        self.unit_row = array("q")  # the unit's row in the signature matrix, -1 when too short to shingle
-        self._signatures = np.empty((0, num_perm), dtype=np.uint32)
+        self.unit_row = array("q")  # the unit's signature row, -1 when too short to shingle
+        self._signatures = _SpilledRows()  # per signature row (on disk: 4 * num_perm bytes a row)
         self._parent = array("q")  # union-find over signature rows
         self.seed = seed
         self._bands = _BandIndex(*_lsh_params(float(threshold), int(num_perm)))
         # Estimates this far from the threshold decide on their own (4 standard errors of the estimate at
         # the threshold: a wrong call is about a 1-in-30,000 event); closer ones are settled on the exact sets.
         self._margin = max(4.0 * (threshold * (1.0 - threshold) / num_perm) ** 0.5, 1.0 / num_perm)
-        self._shingles = _ShingleStore()
+        self._shingles = _SpilledRows()
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -426,14 +435,16 @@ class DuplicateIndex:
         repeated = sorted({i for i in ids if i in self._seen} | set(pd.Series(ids)[pd.Series(ids).duplicated()]))
         if repeated:
             raise ValueError(f"article ids must be unique (the result is keyed by id); repeated: {repeated[:5]}")
-        new_rows = []
+        new_rows, new_signatures = [], []
         for article, date, outlet, length, key, signature, shingles in zip(
                 ids, found["date"], found["outlet"], found["length"], found["key"], found["signature"],
                 found["shingles"]):
             row = self._add_one(article, date, outlet, length, key, signature, shingles)
             if row >= 0:
                 new_rows.append(row)
-        self._link(np.asarray(new_rows, dtype=np.int64))
+                new_signatures.append(signature)
+        self._link(np.asarray(new_rows, dtype=np.int64),
+                   np.asarray(new_signatures, dtype=np.uint32).reshape(len(new_rows), self.num_perm))
 
     def _add_one(self, article: str, date: str, outlet: str, length: int, key: bytes, signature, shingles) -> int:
         """Record one article; returns its new signature row, or -1 (empty, exact copy, or too short)."""
@@ -456,17 +467,13 @@ class DuplicateIndex:
             self.unit_row.append(-1)
             return -1
         row = len(self._parent)
-        if row == len(self._signatures):
-            grown = np.empty((max(64, 2 * row), self.num_perm), dtype=np.uint32)
-            grown[:row] = self._signatures[:row]
-            self._signatures = grown
-        self._signatures[row] = signature
+        self._signatures.append(signature)
         self._shingles.append(shingles)
         self.unit_row.append(row)
         self._parent.append(row)
         return row
 
-    def _link(self, rows: np.ndarray) -> None:
+    def _link(self, rows: np.ndarray, signatures: np.ndarray) -> None:
         """Connect new signature rows to the rows they copy (earlier ones, and each other).
 
         Candidates are the pairs that share a band (``_BandIndex``); a candidate is confirmed on its
@@ -474,13 +481,14 @@ class DuplicateIndex:
         """
         if rows.size == 0:
             return
-        pairs = self._bands.add(rows, self._signatures[rows])
+        pairs = self._bands.add(rows, signatures)
         if pairs.size == 0:
             return
-        threshold, margin, signatures = self.threshold, self._margin, self._signatures
+        threshold, margin = self.threshold, self._margin
         for start in range(0, len(pairs), PAIR_CHUNK):  # bounded memory for the estimates
             chunk = pairs[start:start + PAIR_CHUNK]
-            estimates = np.count_nonzero(signatures[chunk[:, 0]] == signatures[chunk[:, 1]], axis=1) / self.num_perm
+            both = self._signatures.stack(chunk.reshape(-1)).reshape(len(chunk), 2, self.num_perm)
+            estimates = np.count_nonzero(both[:, 0] == both[:, 1], axis=1) / self.num_perm
             keep = estimates >= threshold - margin
             for (row, other), estimate in zip(chunk[keep].tolist(), estimates[keep].tolist()):
                 root, other_root = _find(self._parent, row), _find(self._parent, other)
@@ -549,6 +557,7 @@ class DuplicateIndex:
     def close(self) -> None:
         """Free the spilled shingle sets (the groups can no longer be scored afterwards)."""
         self._shingles.close()
+        self._signatures.close()
 
 
 def _empty_duplicates() -> pd.DataFrame:

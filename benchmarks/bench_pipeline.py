@@ -39,7 +39,7 @@ def _bench_scale():
 
 def build_corpus(folder: Path, n: int) -> Path:
     """N article files, built as ``bench_scale.build_corpus`` builds them (new mixes of data/raw/'s
-    paragraphs, reworded so that no sentence repeats)."""
+    paragraphs, every sentence reworded, so that sentences repeat only in the planted copies)."""
     return _bench_scale().build_corpus(folder, n)
 
 

@@ -219,22 +219,24 @@ def test_final_copy_run_by_run_equals_row_by_row(tmp_path):
 def _gc_state(_batch) -> tuple:
     import gc
 
-    return gc.get_threshold(), gc.get_freeze_count() > 0
+    import pyarrow
+
+    return gc.get_threshold(), gc.get_freeze_count() > 0, pyarrow.default_memory_pool().backend_name
 
 
 def test_pool_workers_run_with_the_tuned_garbage_collector():
-    """Each worker of the local engine's pool has raised collection thresholds and its inherited objects
-    frozen; the calling process keeps its own settings."""
+    """Each worker of the local engine's pool has raised collection thresholds, its inherited objects
+    frozen and pyarrow on the system allocator; the calling process keeps its own settings."""
     import gc
 
     from hkpolicy.engine import WORKER_GC_THRESHOLD, Engine, map_batches
 
-    before = gc.get_threshold()
+    before = _gc_state(None)
     states = map_batches(_gc_state, list(range(4)), workers=2, batch_size=1, progress=False)
-    assert states == [(WORKER_GC_THRESHOLD, True)] * 4
+    assert states == [(WORKER_GC_THRESHOLD, True, "system")] * 4
     with Engine("local", workers=2) as engine:
-        assert engine.submit(_gc_state, list(range(4)), batch_size=1)() == [(WORKER_GC_THRESHOLD, True)] * 4
-    assert gc.get_threshold() == before
+        assert engine.submit(_gc_state, list(range(4)), batch_size=1)() == [(WORKER_GC_THRESHOLD, True, "system")] * 4
+    assert _gc_state(None) == before
 
 
 def test_cli_default_batch_size_is_the_pipeline_default():

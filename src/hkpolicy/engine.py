@@ -31,11 +31,18 @@ T = TypeVar("T")
 WORKER_GC_THRESHOLD = (10_000, 10, 10)
 
 
-def tune_worker_gc() -> None:
-    """Set up a worker process's garbage collector (``WORKER_GC_THRESHOLD``; inherited objects frozen).
+def tune_worker() -> None:
+    """Set up a worker process: its garbage collector (``WORKER_GC_THRESHOLD``; inherited objects frozen)
+    and the memory pool of pyarrow (pandas' string columns) set to the system allocator: its default,
+    jemalloc, kept ~25 MiB more per worker of a streamed run (measured at 20k articles) for no speed.
     The initializer of the local engine's pool, and run on each worker of a LocalCluster started here."""
     gc.freeze()
     gc.set_threshold(*WORKER_GC_THRESHOLD)
+    try:
+        import pyarrow
+    except ImportError:  # pandas without pyarrow: nothing to set
+        return
+    pyarrow.set_memory_pool(pyarrow.system_memory_pool())
 
 
 def batches(items, batch_size: int) -> list:
@@ -67,7 +74,7 @@ def map_batches(func: Callable[[pd.DataFrame], T], articles: pd.DataFrame, engin
         bar.close()
         return results
     results = []
-    with ProcessPoolExecutor(max_workers=min(workers, len(parts)), initializer=tune_worker_gc) as pool:
+    with ProcessPoolExecutor(max_workers=min(workers, len(parts)), initializer=tune_worker) as pool:
         for part, result in zip(parts, pool.map(func, parts)):
             results.append(result)
             bar.update(len(part))
@@ -114,7 +121,7 @@ def _map_dask(func, parts, scheduler: str | None, workers: int | None):
         with Client(scheduler) as client:
             return db.from_sequence(parts, npartitions=len(parts)).map(func).compute(scheduler=client.get)
     with _local_cluster(workers or os.cpu_count() or 1) as cluster, Client(cluster) as client:
-        client.run(tune_worker_gc)
+        client.run(tune_worker)
         return db.from_sequence(parts, npartitions=len(parts)).map(func).compute(scheduler=client.get)
 
 
@@ -160,7 +167,7 @@ class Engine:
             results = [func(part) for part in parts]
             return lambda: results
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, initializer=tune_worker_gc)
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, initializer=tune_worker)
         futures = [self._pool.submit(func, part) for part in parts]
         return lambda: [future.result() for future in futures]
 
@@ -199,7 +206,7 @@ class Engine:
             else:
                 self._cluster = _local_cluster(self.workers)
                 self._client = Client(self._cluster)
-                self._client.run(tune_worker_gc)
+                self._client.run(tune_worker)
         # One future per partition, gathered by the client: no final task concatenating them on a worker.
         futures = self._client.compute(bag.to_delayed())
         client = self._client

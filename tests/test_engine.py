@@ -227,8 +227,6 @@ def _gc_state(_batch) -> tuple:
 def test_pool_workers_run_with_the_tuned_garbage_collector():
     """Each worker of the local engine's pool has raised collection thresholds, its inherited objects
     frozen and pyarrow on the system allocator; the calling process keeps its own settings."""
-    import gc
-
     from hkpolicy.engine import WORKER_GC_THRESHOLD, Engine, map_batches
 
     before = _gc_state(None)

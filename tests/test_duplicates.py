@@ -410,3 +410,29 @@ def test_minhash_signature_equals_datasketch_update_batch():
         reference = template.copy()
         reference.update_batch(hashes.tolist())
         assert np.array_equal(minhash_signature(hashes, template), reference.hashvalues.astype(np.uint32))
+
+
+def test_spilled_rows_read_back_what_was_appended_written_or_pending():
+    """The on-disk rows (signatures, shingle sets): every row reads back as appended, whether already
+    written or still pending, of any length; ``stack`` gathers rows in the order asked, repeats included."""
+    import numpy as np
+
+    from hkpolicy.duplicates import _SpilledRows
+
+    rng = np.random.default_rng(3)
+    store = _SpilledRows(cache=4)
+    rows = [rng.integers(0, 2**32, size=int(rng.integers(0, 40)), dtype=np.uint32) for _ in range(600)]
+    for i, values in enumerate(rows):
+        store.append(values)
+        if i % 97 == 0:  # read while later rows are pending
+            assert np.array_equal(store.read(i), values) and np.array_equal(store.read(i // 2), rows[i // 2])
+    assert len(store) == 600
+    assert all(np.array_equal(store.read(i), values) for i, values in enumerate(rows))
+    fixed = _SpilledRows()
+    signatures = rng.integers(0, 2**32, size=(300, 8), dtype=np.uint32)
+    for signature in signatures:
+        fixed.append(signature)
+    asked = np.array([5, 299, 5, 0, 257, 256])
+    assert np.array_equal(fixed.stack(asked), signatures[asked])
+    store.close()
+    fixed.close()

@@ -438,18 +438,20 @@ class _NationTally:
         self.votes: list[dict[str, np.ndarray]] = []
 
     def _codes(self, values) -> np.ndarray:
-        return np.array([self.nations.setdefault(value, len(self.nations)) for value in values], dtype=np.int32)
+        return np.array([self.nations.setdefault(value, len(self.nations)) for value in values.tolist()],
+                        dtype=np.int32)
 
     def add(self, cells: pd.DataFrame, statements: pd.DataFrame, ordinal: dict[str, int]) -> None:
         # 32-bit counts and ordinals: a cell costs 25 bytes, a vote 16 (kept for every article of the run).
+        # Columns as lists first: iterating a pyarrow-backed str column goes element by element.
         self.cells.append({
-            "ordinal": np.array([ordinal[a] for a in cells["article"]], dtype=np.int32),
+            "ordinal": np.array([ordinal[a] for a in cells["article"].tolist()], dtype=np.int32),
             "nation": self._codes(cells["nation"]),
-            "stance": np.array([STANCE_CODES[s] for s in cells["stance"]], dtype=np.int8),
+            "stance": np.array([STANCE_CODES[s] for s in cells["stance"].tolist()], dtype=np.int8),
             "score": cells["score"].to_numpy(dtype=float),
             "n_claims": cells["n_claims"].to_numpy(dtype=np.int32),
             "n_statements": cells["n_statements"].to_numpy(dtype=np.int32)})
-        self.votes.append({"ordinal": np.array([ordinal[a] for a in statements["article"]], dtype=np.int32),
+        self.votes.append({"ordinal": np.array([ordinal[a] for a in statements["article"].tolist()], dtype=np.int32),
                            "nation": self._codes(statements["nation"]),
                            "key": statements["key"].to_numpy(dtype=np.int64)})
 

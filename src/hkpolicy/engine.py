@@ -136,7 +136,6 @@ class Engine:
         self._pool = None
         self._client = None
         self._cluster = None
-        self._starting = None  # a Dask LocalCluster being started in the background (``start``)
 
     def __enter__(self) -> "Engine":
         return self
@@ -144,39 +143,7 @@ class Engine:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def start(self) -> "Engine":
-        """Begin starting what the first ``submit`` would otherwise start and wait for: a Dask
-        LocalCluster (its worker processes import the package, a second or two) starts in the background
-        while the caller goes on (e.g. lists the corpus). The local pool is not started early: it forks
-        the caller, which should have compiled its dictionaries first. Returns the engine."""
-        if self.engine == "dask" and not self.scheduler and self._client is None and self._starting is None:
-            from concurrent.futures import ThreadPoolExecutor
-
-            starter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hkpolicy-cluster")
-            self._starting = starter.submit(self._start_cluster)
-            starter.shutdown(wait=False)
-        return self
-
-    def _start_cluster(self) -> None:
-        from dask.distributed import Client
-
-        self._cluster = _local_cluster(self.workers)
-        self._client = Client(self._cluster)
-        self._client.run(tune_worker)
-
-    def _wait_for_start(self) -> None:
-        if self._starting is not None:
-            starting, self._starting = self._starting, None
-            starting.result()  # raises what the start raised
-
     def close(self) -> None:
-        try:
-            self._wait_for_start()  # a cluster still starting is closed once started
-        except Exception:  # noqa: BLE001 - a start nothing used: its failure concerns no result
-            pass
-        self._close()
-
-    def _close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
@@ -217,8 +184,6 @@ class Engine:
         if len(calls) >= 2 and self.engine == "local" and self._pool is not None:
             futures = [self._pool.submit(func, *args) for args in calls]
             return lambda: [future.result() for future in futures]
-        if self.engine == "dask":
-            self._wait_for_start()
         if len(calls) >= 2 and self.engine == "dask" and self._cluster is not None and self._client is not None:
             futures = [self._client.submit(func, *args, pure=False) for args in calls]
             client = self._client
@@ -235,12 +200,13 @@ class Engine:
         if self.scheduler == "synchronous":
             results = bag.compute(scheduler="synchronous")
             return lambda: results
-        self._wait_for_start()
         if self._client is None:
             if self.scheduler:
                 self._client = Client(self.scheduler)
             else:
-                self._start_cluster()
+                self._cluster = _local_cluster(self.workers)
+                self._client = Client(self._cluster)
+                self._client.run(tune_worker)
         # One future per partition, gathered by the client: no final task concatenating them on a worker.
         futures = self._client.compute(bag.to_delayed())
         client = self._client

@@ -513,24 +513,16 @@ def run_study(raw: str | Path, out: str | Path, columns: dict[str, str] | None =
     from .duplicates import DuplicateIndex, _reason
     from .tables import strongest_cells
 
-    # A Dask LocalCluster starts (its workers import the package) while this process lists the corpus.
-    runner = Engine(engine, scheduler=scheduler, workers=workers).start()
-    try:
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        _, base, files = corpus_layout(raw)
-        provenance = read_provenance(base)
-        items = [(name, provenance.get(name)) for name in (file.relative_to(base).as_posix() for file in files)]
-        del files
-        n_workers = workers or os.cpu_count() or 1
-        chunk_size = chunk_size or batch_size * n_workers * 2
-        names = nation_names()
-        empty = process_files([], str(base))
-        if engine == "local":
-            warm_up()  # compile dictionaries once, before worker processes are forked (Dask's start their own)
-    except BaseException:
-        runner.close()
-        raise
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    _, base, files = corpus_layout(raw)
+    provenance = read_provenance(base)
+    items = [(name, provenance.get(name)) for name in (file.relative_to(base).as_posix() for file in files)]
+    del files
+    n_workers = workers or os.cpu_count() or 1
+    chunk_size = chunk_size or batch_size * n_workers * 2
+    names = nation_names()
+    empty = process_files([], str(base))
     index = DuplicateIndex()
     tally = _NationTally()
     status_counts: dict[str, int] = {}
@@ -540,7 +532,10 @@ def run_study(raw: str | Path, out: str | Path, columns: dict[str, str] | None =
     from tqdm import tqdm
 
     bar = tqdm(total=len(items), desc="read and analyse", unit="file", disable=not progress or len(items) < 50)
-    with tempfile.TemporaryDirectory(dir=out, prefix=".run-") as scratch, runner:
+    if engine == "local":
+        warm_up()  # compile dictionaries once, before worker processes are forked (Dask's start their own)
+    with tempfile.TemporaryDirectory(dir=out, prefix=".run-") as scratch, \
+            Engine(engine, scheduler=scheduler, workers=workers) as runner:
         scratch = Path(scratch)
         spools = {name: _Spool(scratch / f"{name}.csv", list(empty[name].columns), sort_by)
                   for name, sort_by in SPOOL_ORDER.items()}

@@ -532,8 +532,8 @@ def run_study(raw: str | Path, out: str | Path, columns: dict[str, str] | None =
     from tqdm import tqdm
 
     bar = tqdm(total=len(items), desc="read and analyse", unit="file", disable=not progress or len(items) < 50)
-    if engine == "local":
-        warm_up()  # compile dictionaries once, before worker processes are forked (Dask's start their own)
+    if engine == "local" or (engine == "dask" and not scheduler):
+        warm_up()  # compile dictionaries once, before worker processes are forked (a cluster elsewhere: its own)
     with tempfile.TemporaryDirectory(dir=out, prefix=".run-") as scratch, \
             Engine(engine, scheduler=scheduler, workers=workers) as runner:
         scratch = Path(scratch)

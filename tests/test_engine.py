@@ -66,6 +66,24 @@ def test_dask_local_cluster_gives_byte_identical_csvs(big_chunk, tmp_path):
     assert csv_bytes(tmp_path) == big_chunk
 
 
+def _fork_probe(_batch):
+    import hkpolicy.engine
+
+    return getattr(hkpolicy.engine, "_FORK_PROBE", None)
+
+
+def test_dask_local_cluster_forks_its_workers_from_the_caller(monkeypatch):
+    """A LocalCluster started by the engine forks its workers: they have what the calling process had when
+    they started (in a run: the compiled dictionaries), where spawned workers would import afresh."""
+    pytest.importorskip("dask.distributed")
+    import hkpolicy.engine
+    from hkpolicy.engine import Engine
+
+    monkeypatch.setattr(hkpolicy.engine, "_FORK_PROBE", "set in the caller", raising=False)
+    with Engine("dask", workers=2) as engine:
+        assert engine.submit(_fork_probe, list(range(4)), batch_size=1)() == ["set in the caller"] * 4
+
+
 def test_reruns_are_byte_identical(big_chunk, tmp_path):
     run_study(RAW, tmp_path, progress=False, workers=1)
     run_study(RAW, tmp_path, progress=False, workers=1)  # over the first run's files

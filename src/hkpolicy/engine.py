@@ -87,10 +87,6 @@ def map_batches(func: Callable[[pd.DataFrame], T], articles: pd.DataFrame, engin
 # second. On a machine with few cores their threads compete with the tasks. (A cluster of one's own,
 # given by address, keeps its configuration.)
 QUIET_CLUSTER_CONFIG = {
-    # Worker processes forked, as the local engine's: they start at once, with the package imported and
-    # the dictionaries compiled by the caller (``run_study`` warms up first), sharing those pages; spawned,
-    # each imported and compiled it again (~1.5 s of CPU a worker, and its own copy in memory).
-    "distributed.worker.multiprocessing-method": "fork",
     "distributed.worker.profile.enabled": False,
     "distributed.worker.memory.monitor-interval": "1s",
     "distributed.admin.system-monitor.interval": "2s",
@@ -99,11 +95,23 @@ QUIET_CLUSTER_CONFIG = {
 
 def _local_cluster(workers: int):
     """A Dask LocalCluster of ``workers`` single-threaded worker processes (Dask's default memory limits),
-    configured with ``QUIET_CLUSTER_CONFIG``."""
+    configured with ``QUIET_CLUSTER_CONFIG``.
+
+    Where processes are forked by default (Linux up to Python 3.13), its workers are forked too, as the
+    local engine's pool is: they start at once, with the package imported and the dictionaries compiled by
+    the caller (``run_study`` warms up first), sharing those pages; spawned (Dask's default), each imported
+    and compiled it all again (~1.5 s of CPU a worker, and its own copy in memory). Elsewhere (macOS,
+    Windows, Python 3.14's forkserver) both engines start fresh processes."""
+    import multiprocessing
+
     import dask
     from dask.distributed import LocalCluster
 
-    with dask.config.set(QUIET_CLUSTER_CONFIG):
+    config = dict(QUIET_CLUSTER_CONFIG)
+    # (Asked without fixing the method, as ``get_start_method()`` would: the caller may still set it.)
+    if (multiprocessing.get_start_method(allow_none=True) or multiprocessing.get_all_start_methods()[0]) == "fork":
+        config["distributed.worker.multiprocessing-method"] = "fork"
+    with dask.config.set(config):
         return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
 
 

@@ -218,8 +218,8 @@ class _Spool:
             writer = csv.writer(handle, lineterminator="\n")
             writer.writerow(header + edit.extra_columns)
             # Piece by piece: the runs of a whole corpus as Python ints would cost ~100 bytes an article.
-            for ordinal, n_characters, n_rows in ((ordinal, n_characters, n_rows) for piece in self._runs
-                                                  for ordinal, n_characters, n_rows in zip(*(part.tolist() for part in piece))):
+            runs = (run for piece in self._runs for run in zip(*(part.tolist() for part in piece)))
+            for ordinal, n_characters, n_rows in runs:
                 text = source.read(n_characters)
                 article = ids[ordinal] if ordinal >= 0 else None
                 action = edit.action(article)

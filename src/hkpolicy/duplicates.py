@@ -37,8 +37,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from array import array
 import unicodedata
+from array import array
 from functools import lru_cache
 
 import numpy as np
@@ -388,8 +388,9 @@ class DuplicateIndex:
 
     Keeps per article only its id, date, text length, outlet and exact-group; per distinct text the bands
     of its MinHash signature (the LSH index), with the signature itself and the shingle set on disk --
-    never the texts. The groups do not depend on the order or the pieces the articles come in: copies are connected
-    components of symmetric pair decisions, and the representative rule depends on the members only.
+    never the texts. The groups do not depend on the order or the pieces the articles come in: copies are
+    connected components of symmetric pair decisions, and the representative rule depends on the members
+    only.
     ``find_duplicates`` is one ``add`` of the whole table followed by ``duplicates()``.
     """
 

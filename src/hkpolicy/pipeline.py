@@ -424,8 +424,7 @@ def _sorted_categorical(codes: np.ndarray, labels: list[str]) -> pd.Categorical:
     categories = sorted({labels[code] for code in present.tolist()})
     position = {label: i for i, label in enumerate(categories)}
     recode = np.array([position[labels[code]] for code in present.tolist()], dtype=np.int64)
-    return pd.Categorical.from_codes(recode[np.searchsorted(present, codes)] if len(codes) else codes,
-                                     categories=categories)
+    return pd.Categorical.from_codes(recode[np.searchsorted(present, codes)], categories=categories)
 
 
 class _NationTally:

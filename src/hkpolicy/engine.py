@@ -45,6 +45,35 @@ def tune_worker() -> None:
     pyarrow.set_memory_pool(pyarrow.system_memory_pool())
 
 
+# glibc's mallopt parameter for the size from which malloc maps blocks of their own (returned to the system
+# when freed) instead of carving them from the heap.
+_M_MMAP_THRESHOLD = -3
+# The threshold a streamed run's main process keeps: glibc's initial value. Left to itself glibc raises it
+# up to 32 MiB as large blocks are freed, and then the results of each batch (megabytes of rows and
+# fingerprints, read and dropped) are carved from the heap between the small arrays the run keeps for every
+# article: the heap can no longer shrink, and the main process grew by ~0.6 KB an article more than what it
+# holds (measured at 100k articles; the workers keep glibc's default: they allocate and free large blocks
+# all the time, and a fixed threshold cost them system time).
+MAIN_MMAP_THRESHOLD = 128 * 1024
+
+
+def tune_main_allocator(threshold: int = MAIN_MMAP_THRESHOLD) -> bool:
+    """Fix glibc's mmap threshold in this process at ``threshold`` bytes (``MAIN_MMAP_THRESHOLD``): blocks
+    that large are mapped on their own and given back when freed. For the process that gathers a streamed
+    run's results, once its worker processes are started (a forked worker would inherit the setting).
+    Returns whether it was set: False where the C library is not glibc (macOS, Windows, musl)."""
+    import ctypes
+    import platform
+
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(_M_MMAP_THRESHOLD, int(threshold)))
+
+
 def batches(items, batch_size: int) -> list:
     """Consecutive slices of ``batch_size`` rows of a DataFrame (or items of a list)."""
     step = max(1, batch_size)
@@ -148,6 +177,11 @@ class Engine:
         self._pool = None
         self._client = None
         self._cluster = None
+
+    @property
+    def works_elsewhere(self) -> bool:
+        """Whether submitted batches run in other processes (a pool or a Dask cluster is open), not here."""
+        return self._pool is not None or self._client is not None
 
     def __enter__(self) -> "Engine":
         return self

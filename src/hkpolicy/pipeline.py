@@ -570,7 +570,9 @@ def run_study(raw: str | Path, out: str | Path, columns: dict[str, str] | None =
             pending = submitted
         if pending is not None:
             collect(*pending)
-        pending = submitted = None  # the last chunk's results, before the end of the run needs the memory
+        # What the end of the run no longer needs, before it needs the memory: the last chunk's results, the
+        # list of files, and (once the duplicates are found) the duplicate index but for the article ids.
+        pending = submitted = chunk = items = None
         bar.close()
 
         # Duplicates, now that every article has been seen.
@@ -578,6 +580,7 @@ def run_study(raw: str | Path, out: str | Path, columns: dict[str, str] | None =
         copies = index.copy_outlets()
         index.close()
         ids = index.ids
+        index = None
         representative_of = dict(zip(found["article"], found["duplicate_of"]))
         reasons = {row.article: _reason(row.kind, row.duplicate_of, float(row.similarity))
                    for row in found.itertuples()}

@@ -260,66 +260,6 @@ def test_pool_workers_run_with_the_tuned_garbage_collector():
     assert _gc_state(None) == before
 
 
-_HEAP_GROWTH = r"""
-import sys
-from hkpolicy.engine import tune_main_allocator
-
-
-def heap_bytes():
-    for line in open("/proc/self/maps"):
-        if line.rstrip().endswith("[heap]"):
-            start, end = (int(value, 16) for value in line.split()[0].split("-"))
-            return end - start
-    return 0
-
-
-block = bytearray(8 << 20)  # a mapped block: once freed, glibc raises its threshold to its size
-del block
-if sys.argv[1] == "tuned" and not tune_main_allocator():
-    print("not glibc")
-    raise SystemExit
-before = heap_bytes()
-kept = [bytearray(1 << 20) for _ in range(8)]
-print(heap_bytes() - before)
-"""
-
-
-@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs Linux's /proc")
-def test_main_allocator_maps_large_blocks_instead_of_growing_the_heap():
-    """After ``tune_main_allocator`` blocks of 1 MiB no longer come from the heap once glibc has raised its
-    threshold (by freeing a larger mapped block); without it, they do (so the check can fail)."""
-    import os
-    import subprocess
-    import sys
-
-    # glibc's malloc settings from the environment (a Dask nanny started earlier in this process sets
-    # MALLOC_TRIM_THRESHOLD_ for its workers) would fix the threshold in both children.
-    environment = {name: value for name, value in os.environ.items() if not name.startswith("MALLOC_")}
-
-    def growth(mode: str) -> str:
-        return subprocess.run([sys.executable, "-c", _HEAP_GROWTH, mode], capture_output=True, text=True,
-                              check=True, env=environment).stdout.strip()
-
-    tuned = growth("tuned")
-    if tuned == "not glibc":
-        pytest.skip("the C library is not glibc: nothing to tune")
-    assert int(growth("default")) >= 8 << 20
-    assert int(tuned) < 1 << 20
-
-
-def test_streamed_run_tunes_its_allocator_only_when_workers_do_the_work(tmp_path, monkeypatch):
-    """A run whose batches go to worker processes tunes the gathering process's allocator once; a run in
-    this process (one worker) leaves it alone, as the analysis then runs here."""
-    from hkpolicy import pipeline
-
-    calls = []
-    monkeypatch.setattr(pipeline, "tune_main_allocator", lambda: calls.append(1))
-    run_study(RAW, tmp_path / "pool", progress=False, workers=2, chunk_size=8, batch_size=2)
-    assert calls == [1]
-    run_study(RAW, tmp_path / "here", progress=False, workers=1, chunk_size=8, batch_size=2)
-    assert calls == [1]
-
-
 def test_cli_default_batch_size_is_the_pipeline_default():
     from hkpolicy import cli, pipeline
 

@@ -45,38 +45,6 @@ def tune_worker() -> None:
     pyarrow.set_memory_pool(pyarrow.system_memory_pool())
 
 
-# glibc's mallopt parameter for the size from which malloc maps blocks of their own (returned to the system
-# when freed) instead of carving them from the heap.
-_M_MMAP_THRESHOLD = -3
-# The threshold a streamed run's main process keeps: glibc's initial value. Left to itself glibc raises it
-# up to 32 MiB as large blocks are freed, and then the results of each batch (megabytes of rows and
-# fingerprints, read and dropped) are carved from the heap between the small arrays the run keeps for every
-# article, and the freed space cannot be given back: at the end of a 100k stream the main process held 361
-# MiB, 286 with the threshold fixed (20k: 16 MiB less), for ~1 s of system time per 20k articles. The workers
-# keep glibc's default: they allocate and free large blocks all the time, and a fixed threshold cost them
-# several seconds of system time at 20k.
-MAIN_MMAP_THRESHOLD = 128 * 1024
-
-
-def tune_main_allocator(threshold: int = MAIN_MMAP_THRESHOLD) -> bool:
-    """Fix glibc's mmap threshold in this process at ``threshold`` bytes (``MAIN_MMAP_THRESHOLD``): blocks
-    that large are mapped on their own and given back when freed. For the process that gathers a streamed
-    run's results, once its worker processes are started (a forked worker would inherit the setting). The
-    setting stays for the rest of the process (a notebook's kernel included): glibc has no way back to its
-    sliding threshold, and 128 KiB is where it starts. Returns whether it was set: False where the C
-    library is not glibc (macOS, Windows, musl)."""
-    import ctypes
-    import platform
-
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
-        return False
-    try:
-        mallopt = ctypes.CDLL("libc.so.6").mallopt
-    except (OSError, AttributeError):
-        return False
-    return bool(mallopt(_M_MMAP_THRESHOLD, int(threshold)))
-
-
 def batches(items, batch_size: int) -> list:
     """Consecutive slices of ``batch_size`` rows of a DataFrame (or items of a list)."""
     step = max(1, batch_size)
@@ -180,11 +148,6 @@ class Engine:
         self._pool = None
         self._client = None
         self._cluster = None
-
-    @property
-    def works_elsewhere(self) -> bool:
-        """Whether submitted batches run in other processes (a pool or a Dask cluster is open), not here."""
-        return self._pool is not None or self._client is not None
 
     def __enter__(self) -> "Engine":
         return self

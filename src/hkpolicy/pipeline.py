@@ -62,7 +62,7 @@ import pandas as pd
 
 from .actors import nation_names
 from .claims import extract_claims_and_voices
-from .engine import Engine, map_batches, tune_main_allocator  # noqa: F401  (map_batches: for callers mapping their own batches)
+from .engine import Engine, map_batches  # noqa: F401  (map_batches: for callers mapping their own batches)
 from .ingest import corpus_layout, read_files, read_provenance, records_to_frames
 from .io import csv_rows, write_table
 from .stance import score_stance
@@ -563,8 +563,6 @@ def run_study(raw: str | Path, out: str | Path, columns: dict[str, str] | None =
             if start + chunk_size >= len(items):  # the last chunk: smaller batches, so the workers finish together
                 size = min(batch_size, max(1, -(-len(chunk) // (n_workers * 4))))
             submitted = (runner.submit(task, chunk, batch_size=size), len(chunk))
-            if start == 0 and runner.works_elsewhere:
-                tune_main_allocator()  # this process now only gathers: see MAIN_MMAP_THRESHOLD
             if pending is not None:
                 collect(*pending)  # the previous chunk's results, gathered while this chunk is processed
             pending = submitted

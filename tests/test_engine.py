@@ -76,13 +76,12 @@ def test_dask_local_cluster_forks_its_workers_from_the_caller(monkeypatch):
     """A LocalCluster started by the engine forks its workers: they have what the calling process had when
     they started (in a run: the compiled dictionaries), where spawned workers would import afresh. Only
     where processes are forked by default (the local pool's workers are forked there too)."""
-    import multiprocessing
-
     pytest.importorskip("dask.distributed")
-    if (multiprocessing.get_start_method(allow_none=True) or multiprocessing.get_all_start_methods()[0]) != "fork":
-        pytest.skip("processes are not forked by default here")
     import hkpolicy.engine
-    from hkpolicy.engine import Engine
+    from hkpolicy.engine import Engine, forks_by_default
+
+    if not forks_by_default():
+        pytest.skip("processes are not forked by default here")
 
     monkeypatch.setattr(hkpolicy.engine, "_FORK_PROBE", "set in the caller", raising=False)
     with Engine("dask", workers=2) as engine:

@@ -196,8 +196,8 @@ class _SpilledRows:
     row (as ``fingerprints`` gives them: one per word position) and the MinHash signatures.
 
     Exact Jaccard checks need the shingle sets of articles seen long before, and the estimates of a new
-    article's candidate pairs the signatures of old ones (in a streamed run their texts are gone); keeping
-    them on disk keeps memory flat, and a small cache keeps the recent ones at hand.
+    article's candidate pairs the signatures of old ones (in a streamed run their texts are gone); on disk
+    they cost memory only for their offsets (16 bytes a row), and a small cache keeps the recent ones at hand.
     """
 
     def __init__(self, cache: int = 2048):

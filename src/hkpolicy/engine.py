@@ -93,6 +93,14 @@ QUIET_CLUSTER_CONFIG = {
 }
 
 
+def forks_by_default() -> bool:
+    """Whether new processes are forked here (Linux up to Python 3.13, unless the caller chose otherwise).
+    Asked without fixing the start method, as ``get_start_method()`` would: the caller may still set it."""
+    import multiprocessing
+
+    return (multiprocessing.get_start_method(allow_none=True) or multiprocessing.get_all_start_methods()[0]) == "fork"
+
+
 def _local_cluster(workers: int):
     """A Dask LocalCluster of ``workers`` single-threaded worker processes (Dask's default memory limits),
     configured with ``QUIET_CLUSTER_CONFIG``.
@@ -102,14 +110,11 @@ def _local_cluster(workers: int):
     the caller (``run_study`` warms up first), sharing those pages; spawned (Dask's default), each imported
     and compiled it all again (~1.5 s of CPU a worker, and its own copy in memory). Elsewhere (macOS,
     Windows, Python 3.14's forkserver) both engines start fresh processes."""
-    import multiprocessing
-
     import dask
     from dask.distributed import LocalCluster
 
     config = dict(QUIET_CLUSTER_CONFIG)
-    # (Asked without fixing the method, as ``get_start_method()`` would: the caller may still set it.)
-    if (multiprocessing.get_start_method(allow_none=True) or multiprocessing.get_all_start_methods()[0]) == "fork":
+    if forks_by_default():
         config["distributed.worker.multiprocessing-method"] = "fork"
     with dask.config.set(config):
         return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)

@@ -32,7 +32,7 @@ so reading, cleaning, analysis and formatting all run on every core. The main pr
 
 In all the main process keeps ~1-2 KB per article (its id, the LSH bands, the exact-copy key, the cells'
 numbers, where its rows lie in the temporary tables), so memory grows slowly with the corpus, not with its
-text: 662 MiB for the whole run at 100k articles on 2 cores (README, Performance).
+text: 620-660 MiB for the whole run at 100k articles on 2 cores (README, Performance).
 
 Duplicates are only known once everything is read, so every article is analysed, duplicates included,
 and at the end the duplicates' claims, voices and cells are dropped (unless ``keep_duplicates``); the

@@ -370,31 +370,68 @@ def test_duplicate_ids_needs_marked_articles(real):
     assert (marked["n_copies"] == 0).all() and (marked["duplicate_of"] == "").all()
 
 
-def test_band_index_proposes_exactly_the_pairs_that_share_a_band():
-    """The compact LSH index, fed in pieces (so that its sorted runs are merged several times), proposes
-    every pair of rows with an equal band, and no other, as a brute-force comparison finds them."""
+def test_band_pairs_are_exactly_the_pairs_that_share_a_band():
+    """Each band's candidate pairs, found by sorting its hashes (runs of two and longer runs, a crowded
+    band among them), are every pair of rows with that band equal, and no other, as a brute-force
+    comparison finds them."""
     import itertools
 
     import numpy as np
 
-    from hkpolicy.duplicates import _BandIndex
+    from hkpolicy.duplicates import band_hashes, pairs_sharing_a_band
 
     rng = np.random.default_rng(3)
     bands, rows = 5, 3
     signatures = rng.integers(0, 4, size=(300, bands * rows + 2), dtype=np.uint32)  # small values: many collisions
     signatures[rng.integers(0, 300, 40), :rows] = 7  # and a crowded band
-    index = _BandIndex(bands, rows)
+    row_ids = np.arange(1000, 1300)  # rows are labels, not positions
+    hashes = band_hashes(signatures, bands, rows)
     found = set()
-    start = 0
-    for size in [1, 2, 5, 40, 3, 100, 1, 148]:
-        chunk = np.arange(start, start + size)
-        found |= {tuple(pair) for pair in index.add(chunk, signatures[chunk]).tolist()}
-        start += size
-    assert start == len(signatures) and len(index.runs) < 8  # runs were merged
+    for band in range(bands):
+        pairs = pairs_sharing_a_band(hashes[band], row_ids)
+        assert (pairs[:, 0] > pairs[:, 1]).all() and len(np.unique(pairs, axis=0)) == len(pairs)
+        found |= {tuple(pair) for pair in pairs.tolist()}
     blocks = signatures[:, :bands * rows].reshape(len(signatures), bands, rows)
-    expected = {(b, a) for a, b in itertools.combinations(range(len(signatures)), 2)
+    expected = {(1000 + b, 1000 + a) for a, b in itertools.combinations(range(len(signatures)), 2)
                 if (blocks[a] == blocks[b]).all(axis=1).any()}
-    assert found == expected
+    assert found == expected and len(expected) > 300
+    assert pairs_sharing_a_band(np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int64)).shape == (0, 2)
+
+
+def test_index_fed_in_pieces_in_any_order_finds_what_one_piece_finds(real):
+    """The index writes what it needs to disk as it is fed and works the groups out when asked: pieces
+    in increasing id order, in shuffled order (the repeated-id check then keeps a set), and one piece
+    give the same table; a repeat across out-of-order pieces is still refused; adding after a result
+    works the groups out anew."""
+    import pandas as pd
+
+    from hkpolicy.duplicates import DuplicateIndex, find_duplicates
+
+    texts = real["text"].tolist()
+    rows = []
+    for i, text in enumerate(texts):
+        rows.append({"article": f"a{i:03d}", "date": "2020-07-01", "outlet": f"o{i}", "text": text})
+        rows.append({"article": f"b{i:03d}", "date": "2020-07-02", "outlet": "copier", "text": text.upper()})
+        rows.append({"article": f"c{i:03d}", "date": "", "outlet": "editor",
+                     "text": text.replace(" the ", " a ", 3) + " Reporting by staff."})
+    articles = pd.DataFrame(rows).sort_values("article").reset_index(drop=True)
+    whole = find_duplicates(articles)
+    assert len(whole) == 2 * len(texts) and set(whole["kind"]) == {"exact", "near"}
+    for pieces in (articles.groupby(articles.index // 5), articles.sample(frac=1, random_state=2).groupby(
+            lambda i: i % 4)):
+        index = DuplicateIndex()
+        for _, piece in pieces:
+            index.add(piece)
+        assert index.duplicates().equals(whole) and len(index) == len(articles)
+        with pytest.raises(ValueError, match="unique"):
+            index.add(articles.iloc[[3]])
+        index.close()
+    index = DuplicateIndex()
+    index.add(articles[articles["article"] < "b"])
+    assert index.duplicates().empty
+    index.add(articles[articles["article"] >= "b"])
+    assert index.duplicates().equals(whole)
+    index.close()
 
 
 def test_minhash_signature_equals_datasketch_update_batch():

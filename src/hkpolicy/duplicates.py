@@ -12,7 +12,7 @@ Two articles are copies of each other when
 * **near**: the Jaccard similarity of their sets of word shingles (runs of ``shingle_size`` = 5
   consecutive normalised words) is at least ``threshold`` (0.8; see ``find_duplicates`` for why). The
   pairs worth comparing are found with seeded MinHash signatures (``datasketch``) and locality-sensitive
-  hashing over bands of them (``_BandIndex``: sorted numpy arrays, 12 bytes per article and band), so
+  hashing over bands of them (``pairs_sharing_a_band``: each band's hashes sorted, one band at a time), so
   the work grows with the number of articles, not with the number of pairs; a pair is confirmed on the
   MinHash estimate when that is clearly above the threshold, and on the exact shingle sets when it is
   close. Articles with fewer than ``shingle_size`` words have no shingles and only take part in exact
@@ -244,7 +244,7 @@ class _SpilledRows:
         self._file.close()
 
 
-PAIR_CHUNK = 65536  # candidate pairs whose estimates are computed at once
+PAIR_CHUNK = 4096  # candidate pairs whose estimates are computed at once (their signatures: 4 MiB)
 
 
 @lru_cache(maxsize=8)
@@ -307,90 +307,101 @@ def fingerprints(articles: pd.DataFrame, num_perm: int = 128, shingle_size: int 
     return found
 
 
-class _BandIndex:
-    """LSH over MinHash signatures, kept compact: each band of ``rows`` values is hashed to 64 bits and
-    stored in sorted numpy runs (12 bytes per row and band, against kilobytes per row in a dict-based
-    index), merged as they grow (like a log-structured merge tree), so lookups stay logarithmic.
+def band_hashes(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """The LSH band hashes of MinHash ``signatures`` (one per row): each band of ``rows`` consecutive values
+    hashed to 64 bits. Out: uint64 array (bands, len(signatures))."""
+    count = len(signatures)
+    values = signatures[:, :bands * rows].reshape(count, bands, rows).astype(np.uint64)
+    with np.errstate(over="ignore"):
+        combined = (values * _position_multipliers(rows)).sum(axis=2, dtype=np.uint64)
+    return _mix64(combined).T.copy()
 
-    ``add(rows, signatures)`` stores new rows and returns the candidate pairs ``(new row, other row)``:
-    every pair, among the new rows and with the earlier ones, that shares at least one band.
-    """
 
-    def __init__(self, bands: int, rows: int):
-        self.bands, self.rows = bands, rows
-        self.runs: list[tuple[np.ndarray, np.ndarray]] = []  # (hashes, rows), each (bands, n), sorted per band
+def pairs_sharing_a_band(hashes: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The candidate pairs of one LSH band: every pair of ``rows`` whose ``hashes`` (one per row) are equal,
+    as (larger row, smaller row), each once, sorted. Found by sorting, so the cost grows with the rows
+    and the pairs, not with all pairs of rows."""
+    rows = np.asarray(rows, dtype=np.int64)
+    order = np.argsort(hashes, kind="stable")
+    sorted_hashes, sorted_rows = hashes[order], rows[order]
+    starts = np.flatnonzero(np.r_[True, sorted_hashes[1:] != sorted_hashes[:-1]]) if len(rows) else rows
+    lengths = np.diff(np.r_[starts, len(rows)])
+    # Runs of two (nearly all of them) at once; longer runs of equal hashes: every pair inside each.
+    twos = starts[lengths == 2]
+    pairs = [np.stack([sorted_rows[twos], sorted_rows[twos + 1]], axis=1)]
+    for start, length in zip(starts[lengths > 2].tolist(), lengths[lengths > 2].tolist()):
+        members = sorted_rows[start:start + length]
+        first, second = np.triu_indices(length, k=1)
+        pairs.append(np.stack([members[first], members[second]], axis=1))
+    found = np.concatenate(pairs)
+    return np.unique(np.stack([found.max(axis=1), found.min(axis=1)], axis=1), axis=0)
 
-    def band_hashes(self, signatures: np.ndarray) -> np.ndarray:
-        count = len(signatures)
-        values = signatures[:, :self.bands * self.rows].reshape(count, self.bands, self.rows).astype(np.uint64)
-        with np.errstate(over="ignore"):
-            combined = (values * _position_multipliers(self.rows)).sum(axis=2, dtype=np.uint64)
-        return _mix64(combined).T.copy()  # (bands, count)
 
-    def add(self, new_rows: np.ndarray, signatures: np.ndarray) -> np.ndarray:
-        hashes = self.band_hashes(signatures)
-        order = np.argsort(hashes, axis=1, kind="stable")
-        run = (np.take_along_axis(hashes, order, axis=1), new_rows[order].astype(np.int32))
-        pairs = [self._pairs_within(*run)]
-        for old_hashes, old_rows in self.runs:
-            pairs.append(self._pairs_between(hashes, new_rows, old_hashes, old_rows))
-        self.runs.append(run)
-        while len(self.runs) > 1 and self.runs[-1][0].shape[1] * 2 >= self.runs[-2][0].shape[1]:
-            (hashes_b, rows_b), (hashes_a, rows_a) = self.runs.pop(), self.runs.pop()
-            merged_hashes, merged_rows = np.concatenate([hashes_a, hashes_b], axis=1), np.concatenate([rows_a, rows_b], axis=1)
-            order = np.argsort(merged_hashes, axis=1, kind="stable")
-            self.runs.append((np.take_along_axis(merged_hashes, order, axis=1),
-                              np.take_along_axis(merged_rows, order, axis=1)))
-        found = np.concatenate(pairs)
-        if found.size == 0:
-            return found.reshape(0, 2)
-        # (newer, older) once each, in a fixed order.
-        found = np.stack([found.max(axis=1), found.min(axis=1)], axis=1)
-        return np.unique(found, axis=0)
+class _SpooledColumns:
+    """Columns of numbers (and pickled blocks of anything) appended piece by piece to one temporary file,
+    each read back whole, one at a time, when needed: what an index must keep of every article costs
+    disk, not memory, while it is fed."""
 
-    @staticmethod
-    def _pairs_within(sorted_hashes: np.ndarray, sorted_rows: np.ndarray) -> np.ndarray:
-        """Pairs of rows of one run that share a band."""
-        pairs = []
-        for band_hashes, band_rows in zip(sorted_hashes, sorted_rows):
-            same = np.flatnonzero(band_hashes[1:] == band_hashes[:-1])
-            if same.size == 0:
-                continue
-            # Runs of equal hashes: every pair inside each run.
-            starts = np.flatnonzero(np.r_[True, band_hashes[1:] != band_hashes[:-1]])
-            lengths = np.diff(np.r_[starts, len(band_hashes)])
-            for start, length in zip(starts[lengths > 1].tolist(), lengths[lengths > 1].tolist()):
-                members = band_rows[start:start + length]
-                first, second = np.triu_indices(length, k=1)
-                pairs.append(np.stack([members[first], members[second]], axis=1))
-        return np.concatenate(pairs) if pairs else np.empty((0, 2), dtype=np.int64)
+    def __init__(self):
+        import tempfile
 
-    @staticmethod
-    def _pairs_between(hashes: np.ndarray, rows: np.ndarray, old_hashes: np.ndarray,
-                       old_rows: np.ndarray) -> np.ndarray:
-        """Pairs (new row, old row) that share a band, the old rows being one sorted run."""
-        pairs = []
-        for band, band_hashes in enumerate(hashes):
-            low = np.searchsorted(old_hashes[band], band_hashes, side="left")
-            high = np.searchsorted(old_hashes[band], band_hashes, side="right")
-            counts = high - low
-            total = int(counts.sum())
-            if total == 0:
-                continue
-            which = np.repeat(np.arange(len(band_hashes)), counts)
-            offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-            pairs.append(np.stack([rows[which], old_rows[band][low[which] + offsets]], axis=1))
-        return np.concatenate(pairs) if pairs else np.empty((0, 2), dtype=np.int64)
+        self._file = tempfile.TemporaryFile()
+        self._blocks: dict[str, list[tuple[int, int]]] = {}  # per column, (offset, bytes) of each piece
+        self._dtypes: dict[str, np.dtype] = {}
+        self._end = 0
+
+    def _write(self, name: str, data: bytes) -> None:
+        self._file.seek(self._end)
+        self._file.write(data)
+        self._blocks.setdefault(name, []).append((self._end, len(data)))
+        self._end += len(data)
+
+    def append(self, **columns: np.ndarray) -> None:
+        """Add a piece to each named column (1-d arrays; a column keeps its first piece's dtype)."""
+        for name, values in columns.items():
+            dtype = self._dtypes.setdefault(name, np.asarray(values).dtype)
+            self._write(name, np.ascontiguousarray(values, dtype=dtype).tobytes())
+
+    def append_object(self, name: str, value) -> None:
+        """Add a picklable piece to the blocks called ``name``."""
+        import pickle
+
+        self._write(name, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def _read(self, name: str):
+        for offset, size in self._blocks.get(name, []):
+            self._file.seek(offset)
+            yield self._file.read(size)
+
+    def column(self, name: str, dtype=np.int64) -> np.ndarray:
+        """The column's pieces as one array (empty, of ``dtype``, if nothing was appended)."""
+        dtype = self._dtypes.get(name, np.dtype(dtype))
+        parts = [np.frombuffer(data, dtype=dtype) for data in self._read(name)]
+        return np.concatenate(parts) if parts else np.empty(0, dtype=dtype)
+
+    def objects(self, name: str):
+        """The pieces appended with ``append_object(name, ...)``, in order."""
+        import pickle
+
+        return (pickle.loads(data) for data in self._read(name))
+
+    def close(self) -> None:
+        self._file.close()
 
 
 class DuplicateIndex:
-    """Duplicate detection fed in pieces: ``add(articles)`` any number of times, then ``groups()``.
+    """Duplicate detection fed in pieces: ``add(articles)`` any number of times, then ``duplicates()``.
 
-    Keeps per article only its id, date, text length, outlet and exact-group; per distinct text the bands
-    of its MinHash signature (the LSH index), with the signature itself and the shingle set on disk --
-    never the texts. The groups do not depend on the order or the pieces the articles come in: copies are
-    connected components of symmetric pair decisions, and the representative rule depends on the members
-    only.
+    While it is fed it only writes down, on disk, what it will need: per article its text's exact-copy key,
+    length, date and outlet; per text long enough to shingle, its MinHash signature, the signature's LSH
+    band hashes and its shingles. In memory it keeps the article ids and, per spilled row, its offset
+    (16 bytes an article): never the texts, and no index that grows with the corpus. The groups are
+    worked out once, when first asked for (``groups``): exact copies by sorting the keys, near copies by
+    sorting each band's hashes in turn (one band in memory at a time, 8 bytes an article) and checking the
+    pairs that share a band, as ``find_duplicates`` describes. Adding more afterwards works them out anew.
+
+    The groups do not depend on the order or the pieces the articles come in: copies are connected
+    components of symmetric pair decisions, and the representative rule depends on the members only.
     ``find_duplicates`` is one ``add`` of the whole table followed by ``duplicates()``.
     """
 
@@ -403,23 +414,18 @@ class DuplicateIndex:
         if shingle_size < 1:
             raise ValueError(f"shingle_size must be at least 1, got {shingle_size}")
         self.threshold, self.num_perm, self.shingle_size = threshold, num_perm, shingle_size
-        self.ids: list[str] = []
-        self.dates: list[str] = []
-        self.outlets: list[str] = []
-        self._seen: set[str] = set()
-        # Numbers per article, unit or row in typed arrays (8 bytes an entry; a list of ints costs ~36).
-        self.lengths = array("q")
-        self.unit_of = array("q")  # per article, its exact group, its "unit" (-1: empty text)
-        self._unit_by_key: dict[bytes, int] = {}
-        self.unit_row = array("q")  # the unit's signature row, -1 when too short to shingle
-        self._signatures = _SpilledRows()  # per signature row (on disk: 4 * num_perm bytes a row)
-        self._parent = array("q")  # union-find over signature rows
         self.seed = seed
-        self._bands = _BandIndex(*_lsh_params(float(threshold), int(num_perm)))
+        self.bands, self.band_rows = _lsh_params(float(threshold), int(num_perm))
         # Estimates this far from the threshold decide on their own (4 standard errors of the estimate at
         # the threshold: a wrong call is about a 1-in-30,000 event); closer ones are settled on the exact sets.
         self._margin = max(4.0 * (threshold * (1.0 - threshold) / num_perm) ** 0.5, 1.0 / num_perm)
+        self.ids: list[str] = []
+        self._largest_id: str | None = None
+        self._id_set: set[str] | None = None  # only once ids stop coming in increasing order
+        self._columns = _SpooledColumns()
+        self._signatures = _SpilledRows()  # per text with shingles (on disk: 4 * num_perm bytes a row)
         self._shingles = _SpilledRows()
+        self._found: tuple | None = None  # (groups, what groups' members need), once worked out
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -438,63 +444,78 @@ class DuplicateIndex:
         self.add_fingerprints(fingerprints(articles, num_perm=self.num_perm, shingle_size=self.shingle_size,
                                            seed=self.seed))
 
+    def _check_new_ids(self, ids: list[str]) -> None:
+        """Refuse ids seen before (in this piece or an earlier one). While pieces come in increasing id
+        order (a streamed run's do) no set of every id is needed: a piece past the largest id so far
+        cannot repeat one."""
+        series = pd.Series(ids)
+        repeated = set(series[series.duplicated()])
+        if self._id_set is None and self.ids and min(ids) <= self._largest_id:
+            self._id_set = set(self.ids)
+        if self._id_set is not None:
+            repeated |= {article for article in ids if article in self._id_set}
+        if repeated:
+            raise ValueError(f"article ids must be unique (the result is keyed by id); repeated: {sorted(repeated)[:5]}")
+        if self._id_set is not None:
+            self._id_set.update(ids)
+        self._largest_id = max(ids) if self._largest_id is None else max(self._largest_id, max(ids))
+
     def add_fingerprints(self, found: dict[str, list]) -> None:
         """Index what ``fingerprints`` computed (possibly in another process) for a piece of the articles."""
         ids = found["article"]
         if not ids:
             return
-        repeated = sorted({i for i in ids if i in self._seen} | set(pd.Series(ids)[pd.Series(ids).duplicated()]))
-        if repeated:
-            raise ValueError(f"article ids must be unique (the result is keyed by id); repeated: {repeated[:5]}")
-        new_rows, new_signatures = [], []
-        for article, date, outlet, length, key, signature, shingles in zip(
-                ids, found["date"], found["outlet"], found["length"], found["key"], found["signature"],
-                found["shingles"]):
-            row = self._add_one(article, date, outlet, length, key, signature, shingles)
-            if row >= 0:
-                new_rows.append(row)
-                new_signatures.append(signature)
-        self._link(np.asarray(new_rows, dtype=np.int64),
-                   np.asarray(new_signatures, dtype=np.uint32).reshape(len(new_rows), self.num_perm))
+        self._check_new_ids(ids)
+        self._found = None
+        rows, signatures = [], []
+        for key, signature, shingles in zip(found["key"], found["signature"], found["shingles"]):
+            if key and signature is not None:
+                rows.append(len(self._signatures))
+                self._signatures.append(signature)
+                self._shingles.append(shingles)
+                signatures.append(signature)
+            else:
+                rows.append(-1)  # an empty text is nobody's copy; a text too short to shingle only copies exactly
+        keys = np.frombuffer(b"".join(key or bytes(16) for key in found["key"]), dtype=np.uint64).reshape(-1, 2)
+        self._columns.append(key_a=keys[:, 0], key_b=keys[:, 1],
+                             has_key=np.array([bool(key) for key in found["key"]], dtype=bool),
+                             length=np.asarray(found["length"], dtype=np.int64), row=np.asarray(rows, dtype=np.int64))
+        if signatures:
+            hashes = band_hashes(np.stack(signatures).astype(np.uint32), self.bands, self.band_rows)
+            self._columns.append(**{f"band{band}": hashes[band] for band in range(self.bands)})
+        self._columns.append_object("meta", (found["date"], found["outlet"]))
+        self.ids.extend(ids)
 
-    def _add_one(self, article: str, date: str, outlet: str, length: int, key: bytes, signature, shingles) -> int:
-        """Record one article; returns its new signature row, or -1 (empty, exact copy, or too short)."""
-        self.ids.append(article)
-        self._seen.add(article)
-        self.dates.append(date)
-        self.outlets.append(outlet)
-        self.lengths.append(length)
-        if not key:
-            self.unit_of.append(-1)
-            return -1  # nothing to compare: an empty text is nobody's copy
-        unit = self._unit_by_key.get(key)
-        if unit is not None:
-            self.unit_of.append(unit)
-            return -1
-        unit = len(self.unit_row)
-        self._unit_by_key[key] = unit
-        self.unit_of.append(unit)
-        if signature is None:
-            self.unit_row.append(-1)
-            return -1
-        row = len(self._parent)
-        self._signatures.append(signature)
-        self._shingles.append(shingles)
-        self.unit_row.append(row)
-        self._parent.append(row)
-        return row
+    def _units(self) -> tuple[np.ndarray, np.ndarray]:
+        """(per article its unit, per unit its signature row): a unit is a distinct non-empty text (its
+        exact copies), numbered in the order of its first article; -1 for an empty text (unit) and a text
+        too short to shingle (row)."""
+        has_key = self._columns.column("has_key", dtype=bool)
+        keyed = np.flatnonzero(has_key)
+        key_a, key_b = self._columns.column("key_a")[keyed], self._columns.column("key_b")[keyed]
+        order = np.lexsort((keyed, key_b, key_a))  # by text, then by article
+        key_a, key_b, keyed = key_a[order], key_b[order], keyed[order]
+        new = np.r_[True, (key_a[1:] != key_a[:-1]) | (key_b[1:] != key_b[:-1])] if len(keyed) else has_key[:0]
+        text_of = np.cumsum(new) - 1
+        first = keyed[new]  # each distinct text's first article
+        number = np.empty(len(first), dtype=np.int64)
+        number[np.argsort(first, kind="stable")] = np.arange(len(first))
+        unit_of = np.full(len(has_key), -1, dtype=np.int64)
+        unit_of[keyed] = number[text_of]
+        return unit_of, self._columns.column("row")[np.sort(first)]
 
-    def _link(self, rows: np.ndarray, signatures: np.ndarray) -> None:
-        """Connect new signature rows to the rows they copy (earlier ones, and each other).
+    def _link(self, unit_row: np.ndarray) -> array:
+        """Union-find over signature rows, the units' rows joined where they copy each other.
 
-        Candidates are the pairs that share a band (``_BandIndex``); a candidate is confirmed on its
-        MinHash estimate when that is clearly above the threshold, and on the exact shingle sets when close.
-        """
-        if rows.size == 0:
-            return
-        pairs = self._bands.add(rows, signatures)
-        if pairs.size == 0:
-            return
+        Candidates are the pairs that share a band (``pairs_sharing_a_band``, one band at a time); a
+        candidate is confirmed on its MinHash estimate when that is clearly above the threshold, and on
+        the exact shingle sets when close."""
+        parent = array("q", range(len(self._signatures)))
+        rows = unit_row[unit_row >= 0]
+        pairs = np.empty((0, 2), dtype=np.int64)
+        for band in range(self.bands if len(rows) > 1 else 0):
+            hashes = self._columns.column(f"band{band}", dtype=np.uint64)[rows]
+            pairs = np.unique(np.concatenate([pairs, pairs_sharing_a_band(hashes, rows)]), axis=0)
         threshold, margin = self.threshold, self._margin
         for start in range(0, len(pairs), PAIR_CHUNK):  # bounded memory for the estimates
             chunk = pairs[start:start + PAIR_CHUNK]
@@ -502,54 +523,72 @@ class DuplicateIndex:
             estimates = np.count_nonzero(both[:, 0] == both[:, 1], axis=1) / self.num_perm
             keep = estimates >= threshold - margin
             for (row, other), estimate in zip(chunk[keep].tolist(), estimates[keep].tolist()):
-                root, other_root = _find(self._parent, row), _find(self._parent, other)
+                root, other_root = _find(parent, row), _find(parent, other)
                 if other_root == root:
                     continue  # already in the group: this pair changes nothing
                 if estimate >= threshold + margin or self.exact_jaccard(row, other) >= threshold:
-                    self._parent[max(root, other_root)] = min(root, other_root)
+                    parent[max(root, other_root)] = min(root, other_root)
+        return parent
+
+    def _work_out(self) -> tuple:
+        if self._found is not None:
+            return self._found
+        unit_of, unit_row = self._units()
+        parent = self._link(unit_row)
+        # A unit's label: the root of its row; a unit without a row is a group of its own.
+        label = len(parent) + np.arange(len(unit_row), dtype=np.int64)
+        with_row = np.flatnonzero(unit_row >= 0)
+        label[with_row] = [_find(parent, row) for row in unit_row[with_row].tolist()]
+        members = np.flatnonzero(unit_of >= 0)
+        member_units = unit_of[members]
+        member_labels = label[member_units]
+        first_unit = np.full(len(parent) + len(unit_row), len(unit_row), dtype=np.int64)
+        np.minimum.at(first_unit, member_labels, member_units)
+        order = np.lexsort((members, member_units, first_unit[member_labels]))
+        members, member_labels = members[order], member_labels[order]
+        cuts = np.flatnonzero(member_labels[1:] != member_labels[:-1]) + 1
+        starts, ends = np.r_[0, cuts], np.r_[cuts, len(members)]
+        groups = [members[start:end].tolist() for start, end
+                  in zip(starts[ends - starts >= 2].tolist(), ends[ends - starts >= 2].tolist())]
+        # What the representative rule and the tables need of the groups' members (read from disk for them only).
+        wanted = sorted(member for group in groups for member in group)
+        lengths = self._columns.column("length")
+        info, position, at = {}, 0, 0
+        for dates, outlets in self._columns.objects("meta"):
+            while at < len(wanted) and wanted[at] < position + len(dates):
+                i = wanted[at]
+                info[i] = {"date": dates[i - position], "outlet": outlets[i - position], "length": int(lengths[i]),
+                           "unit": int(unit_of[i]), "row": int(unit_row[unit_of[i]])}
+                at += 1
+            position += len(dates)
+        ranked = []
+        for group in groups:
+            representative = min(group, key=lambda i: (info[i]["date"] == "", info[i]["date"], -info[i]["length"],
+                                                       self.ids[i]))
+            ranked.append([representative] + [member for member in group if member != representative])
+        self._found = (ranked, info)
+        return self._found
 
     def groups(self) -> list[list[int]]:
         """Groups of two or more copies (article positions in the order added), representative first.
 
         An article's group is its unit's (its exact copies'), joined through the unit's signature row to
         the rows it was linked with. Groups come in the order of their first unit, members in unit order,
-        then in the order added."""
-        unit_of = np.frombuffer(self.unit_of, dtype=np.int64) if len(self.unit_of) else np.empty(0, np.int64)
-        unit_row = np.frombuffer(self.unit_row, dtype=np.int64) if len(self.unit_row) else np.empty(0, np.int64)
-        roots = np.array([_find(self._parent, row) for row in range(len(self._parent))], dtype=np.int64)
-        # A unit's label: the root of its row; a unit without a row is a group of its own.
-        label = np.where(unit_row >= 0, roots[np.maximum(unit_row, 0)] if len(roots) else 0,
-                         len(roots) + np.arange(len(unit_row)))
-        members = np.flatnonzero(unit_of >= 0)
-        member_units = unit_of[members]
-        member_labels = label[member_units]
-        first_unit = np.full(len(roots) + len(unit_row), len(unit_row), dtype=np.int64)
-        np.minimum.at(first_unit, member_labels, member_units)
-        order = np.lexsort((members, member_units, first_unit[member_labels]))
-        members, member_labels = members[order], member_labels[order]
-        cuts = np.flatnonzero(member_labels[1:] != member_labels[:-1]) + 1
-        starts, ends = np.r_[0, cuts], np.r_[cuts, len(members)]
-        found = []
-        for start, end in zip(starts[ends - starts >= 2].tolist(), ends[ends - starts >= 2].tolist()):
-            group = members[start:end].tolist()
-            representative = min(group, key=self._rank)
-            found.append([representative] + [member for member in group if member != representative])
-        return found
-
-    def _rank(self, i: int) -> tuple:  # the representative rule
-        return (self.dates[i] == "", self.dates[i], -self.lengths[i], self.ids[i])
+        then in the order added. The representative rule: earliest non-empty date, then longest text,
+        then smallest id."""
+        return self._work_out()[0]
 
     def duplicates(self) -> pd.DataFrame:
         """The ``find_duplicates`` table (``DUPLICATE_COLUMNS``, sorted by ``article``) of everything added."""
+        groups, info = self._work_out()
         records = []
-        for representative, *copies in self.groups():
-            rep_unit = self.unit_of[representative]
+        for representative, *copies in groups:
+            rep = info[representative]
             for member in copies:
-                if self.unit_of[member] == rep_unit:
+                if info[member]["unit"] == rep["unit"]:
                     kind, similarity = "exact", 1.0
                 else:
-                    similarity = self.exact_jaccard(self.unit_row[self.unit_of[member]], self.unit_row[rep_unit])
-                    kind, similarity = "near", round(similarity, 4)
+                    kind, similarity = "near", round(self.exact_jaccard(info[member]["row"], rep["row"]), 4)
                 records.append((self.ids[member], self.ids[representative], kind, similarity))
         if not records:
             return _empty_duplicates()
@@ -559,16 +598,18 @@ class DuplicateIndex:
 
     def copy_outlets(self) -> dict[str, tuple[int, str]]:
         """{representative id: (n_copies, copy_outlets)} as ``mark_duplicates`` fills them."""
+        groups, info = self._work_out()
         result = {}
-        for representative, *copies in self.groups():
-            outlets = sorted({self.outlets[member] for member in copies} - {""})
+        for representative, *copies in groups:
+            outlets = sorted({info[member]["outlet"] for member in copies} - {""})
             result[self.ids[representative]] = (len(copies), "; ".join(outlets))
         return result
 
     def close(self) -> None:
-        """Free the spilled shingle sets (the groups can no longer be scored afterwards)."""
+        """Free the spilled rows and columns (the groups can no longer be worked out or scored afterwards)."""
         self._shingles.close()
         self._signatures.close()
+        self._columns.close()
 
 
 def _empty_duplicates() -> pd.DataFrame:
@@ -616,8 +657,8 @@ def find_duplicates(articles: pd.DataFrame, threshold: float = DEFAULT_THRESHOLD
     proposed 99% of the time); a candidate is confirmed when its estimated similarity is clearly (by 4
     standard errors, 0.14 with 128 permutations) above the threshold, rejected when clearly below, and
     otherwise decided on the exact Jaccard of the two shingle sets. There is no all-pairs comparison:
-    articles are indexed one by one in id order and each is compared only with its LSH candidates.
-    Exact copies are collapsed first, so a story copied a thousand times verbatim costs one signature.
+    each article is compared only with its LSH candidates. Exact copies are collapsed first, so a story
+    copied a thousand times verbatim takes part in the band index once.
     """
     index = DuplicateIndex(threshold=threshold, num_perm=num_perm, shingle_size=shingle_size, seed=seed)
     if articles is None or len(articles) == 0:

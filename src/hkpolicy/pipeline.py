@@ -25,8 +25,8 @@ so reading, cleaning, analysis and formatting all run on every core. The main pr
 (the next chunk is being processed meanwhile),
 
 * appends the rows of the manifest, articles (text included), claims, voices and cells to temporary CSVs,
-* adds the fingerprints to a ``duplicates.DuplicateIndex`` (the LSH bands of each signature and a little
-  metadata per article in memory; signatures and shingle sets on disk; never texts),
+* adds the fingerprints to a ``duplicates.DuplicateIndex``, which writes them to disk (keys, band hashes,
+  signatures, shingle sets, dates and outlets; never texts) and works the groups out at the end,
 * keeps, per article-nation cell, only its numbers (article ordinal, nation, stance, score, counts), and per
   voting claim a 64-bit hash of its statement key: a few dozen bytes per article.
 

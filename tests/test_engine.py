@@ -269,7 +269,8 @@ def test_cli_default_batch_size_is_the_pipeline_default():
 
 def test_nation_tally_table_sorts_and_groups_like_the_strings():
     """The streamed run's cell table (categoricals in string order) equals the plain string table: ids
-    whose file order is not their string order, two nations with one name, an excluded article."""
+    whose file order is not their string order, two nations with one name, an excluded article; the
+    claims with a stance are counted over the kept articles."""
     from hkpolicy.pipeline import _NationTally
     from hkpolicy.tables import by_nation, strongest_cells
 
@@ -281,8 +282,10 @@ def test_nation_tally_table_sorts_and_groups_like_the_strings():
                           "n_statements": [1, 1, 1, 2, 1, 1]})
     statements = pd.DataFrame({"article": ["b/10.txt", "a/2.txt", "a/2.txt"], "nation": ["US", "US", "US"],
                                "key": [7, 7, 8]})
-    tally = _NationTally()
-    tally.add(cells, statements, {article: ids.index(article) for article in ids})
+    tally = _NationTally()  # fed in two pieces, as batches come (its numbers go to disk and come back)
+    ordinal = {article: ids.index(article) for article in ids}
+    tally.add(cells.iloc[:3], statements.iloc[:1], {"b/10.txt": 3, "b/9.txt": 1}, ordinal)
+    tally.add(cells.iloc[3:], statements.iloc[1:], {"a/2.txt": 4, "c/1.txt": 2}, ordinal)
     names = {"US": "United States", "CN": "China", "HK": "China", "GB": "United Kingdom"}
     table = tally.table(ids, excluded={ids.index("c/1.txt")}, names=names)
 
@@ -296,3 +299,5 @@ def test_nation_tally_table_sorts_and_groups_like_the_strings():
     pd.testing.assert_frame_equal(strongest_cells(table).astype(plain.dtypes.to_dict()), strongest_cells(plain))
     pd.testing.assert_frame_equal(by_nation(table, names=names), by_nation(plain, names=names))
     assert tally.statements(set()) == {"US": 2}
+    assert tally.with_stance({ids.index("c/1.txt")}) == 8 and tally.with_stance(set()) == 10
+    tally.close()

@@ -104,3 +104,56 @@ def _wider(seen: str | None, found: str) -> str:
     if {seen, found} == {"Int64", "Float64"}:
         return "Float64"
     return "string"
+
+
+class SpooledColumns:
+    """Columns of numbers (and pickled blocks of anything) appended piece by piece to one temporary file,
+    each read back whole, one at a time, when needed: what a streamed run must keep of every article
+    (the duplicate index's keys and band hashes, the nation tally's numbers ...) costs disk, not memory,
+    until the end of the run needs it."""
+
+    def __init__(self):
+        import tempfile
+
+        self._file = tempfile.TemporaryFile()
+        self._blocks: dict[str, list[tuple[int, int]]] = {}  # per column, (offset, bytes) of each piece
+        self._dtypes: dict[str, np.dtype] = {}
+        self._end = 0
+
+    def _write(self, name: str, data: bytes) -> None:
+        self._file.seek(self._end)
+        self._file.write(data)
+        self._blocks.setdefault(name, []).append((self._end, len(data)))
+        self._end += len(data)
+
+    def append(self, **columns: np.ndarray) -> None:
+        """Add a piece to each named column (1-d arrays; a column keeps its first piece's dtype)."""
+        for name, values in columns.items():
+            dtype = self._dtypes.setdefault(name, np.asarray(values).dtype)
+            self._write(name, np.ascontiguousarray(values, dtype=dtype).tobytes())
+
+    def append_object(self, name: str, value) -> None:
+        """Add a picklable piece to the blocks called ``name``."""
+        import pickle
+
+        self._write(name, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def _read(self, name: str):
+        for offset, size in self._blocks.get(name, []):
+            self._file.seek(offset)
+            yield self._file.read(size)
+
+    def column(self, name: str, dtype=np.int64) -> np.ndarray:
+        """The column's pieces as one array (empty, of ``dtype``, if nothing was appended)."""
+        dtype = self._dtypes.get(name, np.dtype(dtype))
+        parts = [np.frombuffer(data, dtype=dtype) for data in self._read(name)]
+        return np.concatenate(parts) if parts else np.empty(0, dtype=dtype)
+
+    def objects(self, name: str):
+        """The pieces appended with ``append_object(name, ...)``, in order."""
+        import pickle
+
+        return (pickle.loads(data) for data in self._read(name))
+
+    def close(self) -> None:
+        self._file.close()

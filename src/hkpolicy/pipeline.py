@@ -64,7 +64,7 @@ from .actors import nation_names
 from .claims import extract_claims_and_voices
 from .engine import Engine, map_batches  # noqa: F401  (map_batches: for callers mapping their own batches)
 from .ingest import corpus_layout, read_files, read_provenance, records_to_frames
-from .io import csv_rows, write_table
+from .io import SpooledColumns, csv_rows, write_table
 from .stance import score_stance
 from .tables import by_article, by_nation, nation_evidence
 
@@ -428,36 +428,47 @@ def _sorted_categorical(codes: np.ndarray, labels: list[str]) -> pd.Categorical:
 
 
 class _NationTally:
-    """What the nation table needs of every article-nation cell, as numbers (a few dozen bytes per cell):
-    article ordinal, nation, stance, score, claim and statement counts; and per voting claim the
-    statement-key hash. The evidence of the few strongest cells is read back from the cells table."""
+    """What the nation table needs of every article-nation cell, as numbers: article ordinal, nation,
+    stance, score, claim and statement counts; per voting claim the statement-key hash; per article its
+    claims with a stance. Written to a temporary file as they come (``io.SpooledColumns``: 29 bytes a
+    cell, 16 a vote, on disk) and read back once, at the end. The evidence of the few strongest cells is
+    read back from the cells table."""
 
     def __init__(self):
         self.nations: dict[str, int] = {}
-        self.cells: list[dict[str, np.ndarray]] = []
-        self.votes: list[dict[str, np.ndarray]] = []
+        self._spool = SpooledColumns()
 
     def _codes(self, values) -> np.ndarray:
         return np.array([self.nations.setdefault(value, len(self.nations)) for value in values.tolist()],
                         dtype=np.int32)
 
-    def add(self, cells: pd.DataFrame, statements: pd.DataFrame, ordinal: dict[str, int]) -> None:
-        # 32-bit counts and ordinals: a cell costs 25 bytes, a vote 16 (kept for every article of the run).
+    def add(self, cells: pd.DataFrame, statements: pd.DataFrame, with_stance: dict[str, int],
+            ordinal: dict[str, int]) -> None:
         # Columns as lists first: iterating a pyarrow-backed str column goes element by element.
-        self.cells.append({
-            "ordinal": np.array([ordinal[a] for a in cells["article"].tolist()], dtype=np.int32),
-            "nation": self._codes(cells["nation"]),
-            "stance": np.array([STANCE_CODES[s] for s in cells["stance"].tolist()], dtype=np.int8),
-            "score": cells["score"].to_numpy(dtype=float),
-            "n_claims": cells["n_claims"].to_numpy(dtype=np.int32),
-            "n_statements": cells["n_statements"].to_numpy(dtype=np.int32)})
-        self.votes.append({"ordinal": np.array([ordinal[a] for a in statements["article"].tolist()], dtype=np.int32),
-                           "nation": self._codes(statements["nation"]),
-                           "key": statements["key"].to_numpy(dtype=np.int64)})
+        self._spool.append(
+            cell_ordinal=np.array([ordinal[a] for a in cells["article"].tolist()], dtype=np.int32),
+            cell_nation=self._codes(cells["nation"]),
+            cell_stance=np.array([STANCE_CODES[s] for s in cells["stance"].tolist()], dtype=np.int8),
+            cell_score=cells["score"].to_numpy(dtype=float),
+            cell_n_claims=cells["n_claims"].to_numpy(dtype=np.int32),
+            cell_n_statements=cells["n_statements"].to_numpy(dtype=np.int32),
+            vote_ordinal=np.array([ordinal[a] for a in statements["article"].tolist()], dtype=np.int32),
+            vote_nation=self._codes(statements["nation"]),
+            vote_key=statements["key"].to_numpy(dtype=np.int64),
+            stance_ordinal=np.array([ordinal[a] for a in with_stance], dtype=np.int32),
+            stance_claims=np.array(list(with_stance.values()), dtype=np.int64))
 
-    @staticmethod
-    def _joined(parts: list[dict[str, np.ndarray]], names: list[str]) -> dict[str, np.ndarray]:
-        return {name: np.concatenate([part[name] for part in parts]) if parts else np.empty(0) for name in names}
+    def _joined(self, prefix: str, names: list[str]) -> dict[str, np.ndarray]:
+        return {name: self._spool.column(f"{prefix}_{name}") for name in names}
+
+    def close(self) -> None:
+        self._spool.close()
+
+    def with_stance(self, excluded: set[int]) -> int:
+        """Claims with a stance in the kept articles."""
+        counts = self._joined("stance", ["ordinal", "claims"])
+        keep = ~np.isin(counts["ordinal"], np.fromiter(excluded, dtype=np.int64, count=len(excluded)))
+        return int(counts["claims"][keep].sum())
 
     def table(self, ids: list[str], excluded: set[int], names: dict[str, str]) -> pd.DataFrame:
         """The kept cells as an article table (``SLIM_CELL_COLUMNS``; evidence still empty), sorted.
@@ -465,7 +476,7 @@ class _NationTally:
         Article, nation, name and stance are categoricals whose categories (the values present) are in
         string order, so they sort, group and compare as the strings would; a cell then costs a few
         bytes of codes instead of its own strings (~200 bytes a cell as str columns)."""
-        cells = self._joined(self.cells, ["ordinal", "nation", "stance", "score", "n_claims", "n_statements"])
+        cells = self._joined("cell", ["ordinal", "nation", "stance", "score", "n_claims", "n_statements"])
         keep = ~np.isin(cells["ordinal"], np.fromiter(excluded, dtype=np.int64, count=len(excluded)))
         nation_of = list(self.nations)
         article = _sorted_categorical(cells["ordinal"][keep].astype(np.int64), ids)
@@ -483,7 +494,7 @@ class _NationTally:
 
     def statements(self, excluded: set[int]) -> dict[str, int]:
         """{nation: distinct statement keys} over the kept articles."""
-        votes = self._joined(self.votes, ["ordinal", "nation", "key"])
+        votes = self._joined("vote", ["ordinal", "nation", "key"])
         if len(votes["key"]) == 0:
             return {}
         keep = ~np.isin(votes["ordinal"], np.fromiter(excluded, dtype=np.int64, count=len(excluded)))
@@ -526,7 +537,6 @@ def run_study(raw: str | Path, out: str | Path, columns: dict[str, str] | None =
     index = DuplicateIndex()
     tally = _NationTally()
     status_counts: dict[str, int] = {}
-    with_stance: list[np.ndarray] = []  # (article ordinal, claims with a stance) per batch
     task = partial(process_files_for_run, base=str(base), columns=columns)
 
     from tqdm import tqdm
@@ -550,9 +560,7 @@ def run_study(raw: str | Path, out: str | Path, columns: dict[str, str] | None =
                 ordinal = {article: first + i for i, article in enumerate(index.ids[first:])}
                 for name, spool in spools.items():
                     spool.append_rows(*result["rows"][name], ordinal=ordinal)
-                tally.add(result["tally"], result["statements"], ordinal)
-                with_stance.append(np.array([(ordinal[article], count) for article, count in
-                                             result["with_stance"].items()], dtype=np.int64).reshape(-1, 2))
+                tally.add(result["tally"], result["statements"], result["with_stance"], ordinal)
             bar.update(n_files)
             bar.set_postfix(articles=len(index), refresh=False)
 
@@ -607,8 +615,8 @@ def run_study(raw: str | Path, out: str | Path, columns: dict[str, str] | None =
         nation_table = by_nation(cells, names=names, statements=tally.statements(excluded_ordinals))
         del cells
         (counts["claims"], _), _, (counts["cells"], evidence), _, _ = copied()
-        stance_counts = np.concatenate(with_stance) if with_stance else np.empty((0, 2), dtype=np.int64)
-        n_voting = int(stance_counts[~np.isin(stance_counts[:, 0], list(excluded_ordinals)), 1].sum())
+        n_voting = tally.with_stance(excluded_ordinals)
+        tally.close()
 
     if wanted:
         strongest = strongest.assign(evidence=[evidence.get(cell, "").split(" | ")[0]

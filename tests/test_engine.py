@@ -209,6 +209,8 @@ def test_final_copy_run_by_run_equals_row_by_row(tmp_path):
     """The final copy passes runs of one article's rows on as text and parses only the runs an edit
     changes; it must write what parsing every row writes, for every kind of edit, with awkward cells
     (line breaks, quotes, commas inside) and rows of skipped files (no article)."""
+    import pickle
+
     from hkpolicy.pipeline import (_Keep, _KeepWithEvidence, _MarkArticles, _MarkManifest, _Spool,
                                    serialise_rows)
 
@@ -223,16 +225,19 @@ def test_final_copy_run_by_run_equals_row_by_row(tmp_path):
     })
     ids = ["a", "b", "d"]
     ordinal = {article: i for i, article in enumerate(ids)}
-    edits = [lambda: _Keep({"b"}), lambda: _KeepWithEvidence({"b"}, {("d", "USA"), ("a", "CHN")}),
-             lambda: _MarkManifest({"b": "a"}, {"b": "exact copy of a"}),
-             lambda: _MarkArticles({"d": "a"}, {"a": (1, "Reuters, AP")})]
-    for make_edit in edits:
+    # Each edit with the articles it acts on: the copy is given only their ids (by ordinal).
+    edits = [(lambda: _Keep({"b"}), {"b"}), (lambda: _KeepWithEvidence({"b"}, {("d", "USA"), ("a", "CHN")}), set(ids)),
+             (lambda: _MarkManifest({"b": "a"}, {"b": "exact copy of a"}), {"b"}),
+             (lambda: _MarkArticles({"d": "a"}, {"a": (1, "Reuters, AP")}), {"a", "d"})]
+    for make_edit, acted_on in edits:
         spool = _Spool(tmp_path / "spool.csv", list(frame.columns), ["article", "nation"])
         for piece in (frame.iloc[[0, 3]], frame.iloc[[1, 2, 4, 5]]):  # sorted, and in order
             spool.append_rows(*serialise_rows(piece, ["article", "nation"]), ordinal=ordinal)
         assert spool.in_order  # so that the copy with ids goes run by run
+        spool = pickle.loads(pickle.dumps(spool))  # as a worker process gets it (its runs are read from disk)
         by_runs, by_rows = make_edit(), make_edit()
-        assert spool.copy_to(tmp_path / "runs.csv", by_runs, ids) == spool.copy_to(tmp_path / "rows.csv", by_rows)
+        acting = {ordinal[article]: article for article in acted_on}
+        assert spool.copy_to(tmp_path / "runs.csv", by_runs, acting) == spool.copy_to(tmp_path / "rows.csv", by_rows)
         assert (tmp_path / "runs.csv").read_bytes() == (tmp_path / "rows.csv").read_bytes()
         spool.path.unlink()
     assert by_runs.extra_columns and b"Reuters, AP" in (tmp_path / "runs.csv").read_bytes()
@@ -287,7 +292,7 @@ def test_nation_tally_table_sorts_and_groups_like_the_strings():
     tally.add(cells.iloc[:3], statements.iloc[:1], {"b/10.txt": 3, "b/9.txt": 1}, ordinal)
     tally.add(cells.iloc[3:], statements.iloc[1:], {"a/2.txt": 4, "c/1.txt": 2}, ordinal)
     names = {"US": "United States", "CN": "China", "HK": "China", "GB": "United Kingdom"}
-    table = tally.table(ids, excluded={ids.index("c/1.txt")}, names=names)
+    table = tally.table(excluded={ids.index("c/1.txt")}, names=names, ids=ids)
 
     expected = cells[cells["article"] != "c/1.txt"].sort_values(["article", "nation"]).reset_index(drop=True)
     assert table["article"].astype(str).tolist() == expected["article"].tolist()
@@ -300,4 +305,15 @@ def test_nation_tally_table_sorts_and_groups_like_the_strings():
     pd.testing.assert_frame_equal(by_nation(table, names=names), by_nation(plain, names=names))
     assert tally.statements(set()) == {"US": 2}
     assert tally.with_stance({ids.index("c/1.txt")}) == 8 and tally.with_stance(set()) == 10
+    tally.close()
+
+    # Articles added in id order: without the ids the article is its ordinal, and the table is the same.
+    in_order = sorted(ids)
+    tally = _NationTally()
+    tally.add(cells, statements, {}, {article: in_order.index(article) for article in in_order})
+    by_ordinal = tally.table(excluded={in_order.index("c/1.txt")}, names=names)
+    assert by_ordinal["article"].tolist() == [in_order.index(a) for a in expected["article"]]
+    pd.testing.assert_frame_equal(by_ordinal.drop(columns="article"), table.drop(columns="article"))
+    assert strongest_cells(by_ordinal)["article"].map(in_order.__getitem__).tolist() == \
+        strongest_cells(plain)["article"].tolist()
     tally.close()

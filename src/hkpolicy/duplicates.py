@@ -341,13 +341,14 @@ def pairs_sharing_a_band(hashes: np.ndarray, rows: np.ndarray) -> np.ndarray:
 class DuplicateIndex:
     """Duplicate detection fed in pieces: ``add(articles)`` any number of times, then ``duplicates()``.
 
-    While it is fed it only writes down, on disk, what it will need: per article its text's exact-copy key,
-    length, date and outlet; per text long enough to shingle, its MinHash signature, the signature's LSH
-    band hashes and its shingles. In memory it keeps the article ids and, per spilled row, its offset
-    (16 bytes an article): never the texts, and no index that grows with the corpus. The groups are
+    While it is fed it only writes down, on disk, what it will need: per article its id, date, outlet,
+    text length and exact-copy key; per text long enough to shingle, its MinHash signature, the
+    signature's LSH band hashes and its shingles. In memory it keeps per spilled row its offset (16 bytes
+    an article): never the texts or the ids, and no index that grows with the corpus. The groups are
     worked out once, when first asked for (``groups``): exact copies by sorting the keys, near copies by
     sorting each band's hashes in turn (one band in memory at a time, 8 bytes an article) and checking the
     pairs that share a band, as ``find_duplicates`` describes. Adding more afterwards works them out anew.
+    ``ids_at`` reads ids back by position (the order added), ``positions`` gives those of the groups' members.
 
     The groups do not depend on the order or the pieces the articles come in: copies are connected
     components of symmetric pair decisions, and the representative rule depends on the members only.
@@ -368,7 +369,7 @@ class DuplicateIndex:
         # Estimates this far from the threshold decide on their own (4 standard errors of the estimate at
         # the threshold: a wrong call is about a 1-in-30,000 event); closer ones are settled on the exact sets.
         self._margin = max(4.0 * (threshold * (1.0 - threshold) / num_perm) ** 0.5, 1.0 / num_perm)
-        self.ids: list[str] = []
+        self._count = 0
         self._largest_id: str | None = None
         self._id_set: set[str] | None = None  # only once ids stop coming in increasing order
         self._columns = SpooledColumns()
@@ -377,7 +378,7 @@ class DuplicateIndex:
         self._found: tuple | None = None  # (groups, what groups' members need), once worked out
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return self._count
 
     def exact_jaccard(self, row_a: int, row_b: int) -> float:
         # Stored as computed (one hash per position); made distinct only here, for the few close pairs.
@@ -399,8 +400,8 @@ class DuplicateIndex:
         cannot repeat one."""
         series = pd.Series(ids)
         repeated = set(series[series.duplicated()])
-        if self._id_set is None and self.ids and min(ids) <= self._largest_id:
-            self._id_set = set(self.ids)
+        if self._id_set is None and self._count and min(ids) <= self._largest_id:
+            self._id_set = set(self.ids_at(range(self._count)).values())
         if self._id_set is not None:
             repeated |= {article for article in ids if article in self._id_set}
         if repeated:
@@ -432,8 +433,35 @@ class DuplicateIndex:
         if signatures:
             hashes = band_hashes(np.stack(signatures).astype(np.uint32), self.bands, self.band_rows)
             self._columns.append(**{f"band{band}": hashes[band] for band in range(self.bands)})
-        self._columns.append_object("meta", (found["date"], found["outlet"]))
-        self.ids.extend(ids)
+        self._columns.append_object("meta", (list(ids), found["date"], found["outlet"]))
+        self._count += len(ids)
+
+    @property
+    def in_id_order(self) -> bool:
+        """Whether the articles were added in increasing id order (each piece's ids all after the last's)."""
+        return self._id_set is None
+
+    def _read_meta(self, positions) -> dict[int, tuple[str, str, str]]:
+        """{position: (id, date, outlet)} of the articles at ``positions`` (read from disk, for them only)."""
+        wanted = sorted(set(positions))
+        found, start, at = {}, 0, 0
+        for ids, dates, outlets in self._columns.objects("meta"):
+            while at < len(wanted) and wanted[at] < start + len(ids):
+                i = wanted[at]
+                found[i] = (ids[i - start], dates[i - start], outlets[i - start])
+                at += 1
+            start += len(ids)
+            if at == len(wanted):
+                break
+        return found
+
+    def ids_at(self, positions) -> dict[int, str]:
+        """{position: article id} of the articles at ``positions`` (in the order added, from 0)."""
+        return {i: meta[0] for i, meta in self._read_meta(positions).items()}
+
+    def positions(self) -> dict[str, int]:
+        """{article id: position} of every article in a group (representatives and copies)."""
+        return {info["id"]: i for i, info in self._work_out()[1].items()}
 
     def _units(self) -> tuple[np.ndarray, np.ndarray]:
         """(per article its unit, per unit its signature row): a unit is a distinct non-empty text (its
@@ -500,20 +528,14 @@ class DuplicateIndex:
         groups = [members[start:end].tolist() for start, end
                   in zip(starts[ends - starts >= 2].tolist(), ends[ends - starts >= 2].tolist())]
         # What the representative rule and the tables need of the groups' members (read from disk for them only).
-        wanted = sorted(member for group in groups for member in group)
         lengths = self._columns.column("length")
-        info, position, at = {}, 0, 0
-        for dates, outlets in self._columns.objects("meta"):
-            while at < len(wanted) and wanted[at] < position + len(dates):
-                i = wanted[at]
-                info[i] = {"date": dates[i - position], "outlet": outlets[i - position], "length": int(lengths[i]),
-                           "unit": int(unit_of[i]), "row": int(unit_row[unit_of[i]])}
-                at += 1
-            position += len(dates)
+        info = {i: {"id": article, "date": date, "outlet": outlet, "length": int(lengths[i]), "unit": int(unit_of[i]),
+                    "row": int(unit_row[unit_of[i]])}
+                for i, (article, date, outlet) in self._read_meta(m for group in groups for m in group).items()}
         ranked = []
         for group in groups:
             representative = min(group, key=lambda i: (info[i]["date"] == "", info[i]["date"], -info[i]["length"],
-                                                       self.ids[i]))
+                                                       info[i]["id"]))
             ranked.append([representative] + [member for member in group if member != representative])
         self._found = (ranked, info)
         return self._found
@@ -538,7 +560,7 @@ class DuplicateIndex:
                     kind, similarity = "exact", 1.0
                 else:
                     kind, similarity = "near", round(self.exact_jaccard(info[member]["row"], rep["row"]), 4)
-                records.append((self.ids[member], self.ids[representative], kind, similarity))
+                records.append((info[member]["id"], rep["id"], kind, similarity))
         if not records:
             return _empty_duplicates()
         result = pd.DataFrame(records, columns=DUPLICATE_COLUMNS)
@@ -551,7 +573,7 @@ class DuplicateIndex:
         result = {}
         for representative, *copies in groups:
             outlets = sorted({info[member]["outlet"] for member in copies} - {""})
-            result[self.ids[representative]] = (len(copies), "; ".join(outlets))
+            result[info[representative]["id"]] = (len(copies), "; ".join(outlets))
         return result
 
     def close(self) -> None:

@@ -107,18 +107,32 @@ def _wider(seen: str | None, found: str) -> str:
 
 
 class SpooledColumns:
-    """Columns of numbers (and pickled blocks of anything) appended piece by piece to one temporary file,
-    each read back whole, one at a time, when needed: what a streamed run must keep of every article
-    (the duplicate index's keys and band hashes, the nation tally's numbers ...) costs disk, not memory,
-    until the end of the run needs it."""
+    """Columns of numbers (and pickled blocks of anything) appended piece by piece to one file, each read
+    back (whole, or piece by piece) when needed: what a streamed run must keep of every article (the
+    duplicate index's keys and band hashes, the nation tally's numbers, where each article's rows lie in
+    the spooled tables) costs disk, not memory, until the end of the run needs it.
 
-    def __init__(self):
+    Without ``path`` the file is anonymous (gone when closed). With a ``path`` it is that file (written
+    anew), and the object can be pickled to read it in another process on the same machine."""
+
+    def __init__(self, path: str | Path | None = None):
         import tempfile
 
-        self._file = tempfile.TemporaryFile()
+        self._path = None if path is None else Path(path)
+        self._file = tempfile.TemporaryFile() if path is None else open(self._path, "w+b")
         self._blocks: dict[str, list[tuple[int, int]]] = {}  # per column, (offset, bytes) of each piece
         self._dtypes: dict[str, np.dtype] = {}
         self._end = 0
+
+    def __getstate__(self):
+        if self._path is None:
+            raise TypeError("an anonymous SpooledColumns cannot be pickled (give it a path)")
+        self._file.flush()
+        return {key: value for key, value in self.__dict__.items() if key != "_file"}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._file = open(self._path, "r+b")
 
     def _write(self, name: str, data: bytes) -> None:
         self._file.seek(self._end)
@@ -143,11 +157,15 @@ class SpooledColumns:
             self._file.seek(offset)
             yield self._file.read(size)
 
+    def pieces(self, name: str, dtype=np.int64):
+        """The column's pieces, one array at a time, in the order appended."""
+        dtype = self._dtypes.get(name, np.dtype(dtype))
+        return (np.frombuffer(data, dtype=dtype) for data in self._read(name))
+
     def column(self, name: str, dtype=np.int64) -> np.ndarray:
         """The column's pieces as one array (empty, of ``dtype``, if nothing was appended)."""
-        dtype = self._dtypes.get(name, np.dtype(dtype))
-        parts = [np.frombuffer(data, dtype=dtype) for data in self._read(name)]
-        return np.concatenate(parts) if parts else np.empty(0, dtype=dtype)
+        parts = list(self.pieces(name, dtype))
+        return np.concatenate(parts) if parts else np.empty(0, dtype=self._dtypes.get(name, np.dtype(dtype)))
 
     def objects(self, name: str):
         """The pieces appended with ``append_object(name, ...)``, in order."""

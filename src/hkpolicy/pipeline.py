@@ -149,8 +149,9 @@ class _Spool:
         self.rows = 0
         self.in_order = True  # every piece started at or after the previous one's last sort key
         self._last = None
-        # Per piece, its runs of one article's rows: (article ordinal or -1, characters, rows) arrays.
-        self._runs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None = []
+        # Per piece, its runs of one article's rows: (article ordinal or -1, characters, rows), on disk.
+        self._runs = SpooledColumns(path.with_suffix(".runs"))
+        self._has_runs = True
 
     def append_rows(self, rows: str, n_rows: int, first, last, runs=None, ordinal: dict[str, int] | None = None) -> None:
         """Add rows already written as CSV text (``serialise_rows``: sorted, no header), whose first and last
@@ -161,11 +162,11 @@ class _Spool:
                 self.in_order = False
             self._last = last
         if runs is None or ordinal is None:
-            self._runs = None
-        elif self._runs is not None:
+            self._has_runs = False
+        elif self._has_runs:
             articles, characters, counts = runs
-            self._runs.append((np.array([ordinal.get(article, -1) for article in articles], dtype=np.int32),
-                               np.array(characters, dtype=np.int64), np.array(counts, dtype=np.int32)))
+            self._runs.append(article=np.array([ordinal.get(article, -1) for article in articles], dtype=np.int32),
+                              characters=np.array(characters, dtype=np.int64), rows=np.array(counts, dtype=np.int32))
         new = not self.path.exists()
         with open(self.path, "a", encoding="utf-8", newline="") as handle:
             if new:
@@ -187,13 +188,14 @@ class _Spool:
         with open(self.path, encoding="utf-8", newline="") as handle:
             yield from csv.reader(handle)
 
-    def copy_to(self, target: Path, edit: "_RowEdit | None" = None, ids: list[str] | None = None) -> tuple[int, object]:
+    def copy_to(self, target: Path, edit: "_RowEdit | None" = None, ids: dict[int, str] | None = None) -> tuple[int, object]:
         """Write the spooled table to ``target`` through ``edit``; returns (rows written, what ``edit``
-        gathered). With the article ``ids`` (by ordinal) and every piece's runs known, the text is copied
-        run by run, and only the runs ``edit`` changes are parsed; otherwise every row is read and written
-        with the csv module. Either way a row left alone is copied as it was written."""
+        gathered). With ``ids``, {ordinal: article id} of the articles ``edit`` may act on (to the others its
+        ``action(None)`` applies), and every piece's runs known, the text is copied run by run, and only the
+        runs ``edit`` changes are parsed; otherwise every row is read and written with the csv module.
+        Either way a row left alone is copied as it was written."""
         edit = edit or _RowEdit()
-        if ids is not None and self._runs is not None and self.in_order and self.path.exists():
+        if ids is not None and self._has_runs and self.in_order and self.path.exists():
             return self._copy_runs(target, edit, ids)
         written = 0
         with open(target, "w", encoding="utf-8", newline="") as handle:
@@ -209,7 +211,7 @@ class _Spool:
                     written += 1
         return written, edit.result()
 
-    def _copy_runs(self, target: Path, edit: "_RowEdit", ids: list[str]) -> tuple[int, object]:
+    def _copy_runs(self, target: Path, edit: "_RowEdit", ids: dict[int, str]) -> tuple[int, object]:
         written = 0
         with open(self.path, encoding="utf-8", newline="") as source, \
                 open(target, "w", encoding="utf-8", newline="") as handle:
@@ -218,10 +220,11 @@ class _Spool:
             writer = csv.writer(handle, lineterminator="\n")
             writer.writerow(header + edit.extra_columns)
             # Piece by piece: the runs of a whole corpus as Python ints would cost ~100 bytes an article.
-            runs = (run for piece in self._runs for run in zip(*(part.tolist() for part in piece)))
+            pieces = zip(*(self._runs.pieces(name) for name in ("article", "characters", "rows")))
+            runs = (run for piece in pieces for run in zip(*(part.tolist() for part in piece)))
             for ordinal, n_characters, n_rows in runs:
                 text = source.read(n_characters)
-                article = ids[ordinal] if ordinal >= 0 else None
+                article = ids.get(ordinal)
                 action = edit.action(article)
                 if action == "drop":
                     continue
@@ -242,7 +245,7 @@ class _Spool:
         return written, edit.result()
 
 
-def _copy_spool(spool: _Spool, target: Path, edit: "_RowEdit", ids: list[str] | None = None) -> tuple[int, object]:
+def _copy_spool(spool: _Spool, target: Path, edit: "_RowEdit", ids: dict[int, str] | None = None) -> tuple[int, object]:
     """``spool.copy_to(target, edit, ids)`` as a task a process pool can run (the tables are copied side by
     side)."""
     return spool.copy_to(target, edit, ids)
@@ -470,20 +473,25 @@ class _NationTally:
         keep = ~np.isin(counts["ordinal"], np.fromiter(excluded, dtype=np.int64, count=len(excluded)))
         return int(counts["claims"][keep].sum())
 
-    def table(self, ids: list[str], excluded: set[int], names: dict[str, str]) -> pd.DataFrame:
-        """The kept cells as an article table (``SLIM_CELL_COLUMNS``; evidence still empty), sorted.
+    def table(self, excluded: set[int], names: dict[str, str], ids: list[str] | None = None) -> pd.DataFrame:
+        """The cells of the articles not ``excluded`` (ordinals) as an article table (``SLIM_CELL_COLUMNS``;
+        evidence still empty), sorted.
 
-        Article, nation, name and stance are categoricals whose categories (the values present) are in
-        string order, so they sort, group and compare as the strings would; a cell then costs a few
-        bytes of codes instead of its own strings (~200 bytes a cell as str columns)."""
+        Nation, name and stance are categoricals whose categories (the values present) are in string
+        order, so they sort, group and compare as the strings would; a cell then costs a few bytes of codes
+        instead of its own strings (~200 bytes a cell as str columns). With the article ``ids`` (by
+        ordinal), so is the article; without, the article is its ordinal, which must then sort as the
+        ids do (articles added in id order)."""
         cells = self._joined("cell", ["ordinal", "nation", "stance", "score", "n_claims", "n_statements"])
         keep = ~np.isin(cells["ordinal"], np.fromiter(excluded, dtype=np.int64, count=len(excluded)))
         nation_of = list(self.nations)
-        article = _sorted_categorical(cells["ordinal"][keep].astype(np.int64), ids)
+        article = cells["ordinal"][keep].astype(np.int64)
+        if ids is not None:
+            article = _sorted_categorical(article, ids)
         nation = _sorted_categorical(cells["nation"][keep].astype(np.int64), nation_of)
         name = _sorted_categorical(cells["nation"][keep].astype(np.int64), [names.get(n, n) for n in nation_of])
         stance = _sorted_categorical(cells["stance"][keep].astype(np.int64), list(STANCE_CODES))
-        order = np.lexsort((nation.codes, article.codes))  # CELL_SORT: article, then nation
+        order = np.lexsort((nation.codes, article.codes if ids is not None else article))  # CELL_SORT
         table = pd.DataFrame({
             "article": article[order], "nation": nation[order], "name": name[order], "stance": stance[order],
             "score": cells["score"][keep][order].astype(float),
@@ -557,7 +565,7 @@ def run_study(raw: str | Path, out: str | Path, columns: dict[str, str] | None =
                     status_counts[state] = status_counts.get(state, 0) + int(count)
                 first = len(index)
                 index.add_fingerprints(result["fingerprints"])
-                ordinal = {article: first + i for i, article in enumerate(index.ids[first:])}
+                ordinal = {article: first + i for i, article in enumerate(result["fingerprints"]["article"])}
                 for name, spool in spools.items():
                     spool.append_rows(*result["rows"][name], ordinal=ordinal)
                 tally.add(result["tally"], result["statements"], result["with_stance"], ordinal)
@@ -584,9 +592,11 @@ def run_study(raw: str | Path, out: str | Path, columns: dict[str, str] | None =
         # Duplicates, now that every article has been seen.
         found = index.duplicates()
         copies = index.copy_outlets()
-        index.close()
-        ids = index.ids
-        index = None
+        position_of = index.positions()  # {id: ordinal} of the groups' members
+        n_articles = len(index)
+        # Articles added in id order (the usual case): the cells key articles by ordinal, which sorts as
+        # the ids do, and only the ids quoted are read back; otherwise every id is read, to sort by.
+        ids = None if index.in_id_order else list(index.ids_at(range(n_articles)).values())
         representative_of = dict(zip(found["article"], found["duplicate_of"]))
         reasons = {row.article: _reason(row.kind, row.duplicate_of, float(row.similarity))
                    for row in found.itertuples()}
@@ -595,18 +605,29 @@ def run_study(raw: str | Path, out: str | Path, columns: dict[str, str] | None =
             status_counts["duplicate"] = len(representative_of)
             status_counts["ok"] -= len(representative_of)
 
-        # The nation table's numbers are all in memory; its evidence is read while the cells are copied.
-        excluded_ordinals = {i for i, article in enumerate(ids) if article in excluded}
-        cells = tally.table(ids, excluded_ordinals, names)
+        # The nation table's numbers are read back from disk; its evidence is read while the cells are copied.
+        excluded_ordinals = {position_of[article] for article in excluded}
+        cells = tally.table(excluded_ordinals, names, ids=ids)
         # The cells a nation's row quotes (the rest of the evidence is never read in this process).
         strongest = strongest_cells(cells) if len(cells) else cells
+        # The articles the copies act on, by ordinal (the rows of all others are copied as they are).
+        acting = {ordinal: article for article, ordinal in position_of.items()}
+        if ids is None:
+            quoted = index.ids_at(strongest["article"].tolist())
+            strongest = strongest.assign(article=[quoted[ordinal] for ordinal in strongest["article"].tolist()])
+            acting.update(quoted)
+        else:
+            quoted_articles = set(strongest["article"])
+            acting.update((i, article) for i, article in enumerate(ids) if article in quoted_articles)
         wanted = set(zip(strongest["article"], strongest["nation"]))
+        index.close()
+        index = ids = None
         copies_to_make = [
-            (spools["claims"], out / "claims.csv", _Keep(excluded), ids),
-            (spools["articles"], out / "articles.csv", _MarkArticles(representative_of, copies), ids),
-            (spools["cells"], out / "stance_by_article.csv", _KeepWithEvidence(excluded, wanted), ids),
-            (spools["voices"], out / "voices.csv", _Keep(excluded), ids),
-            (spools["manifest"], out / "manifest.csv", _MarkManifest(representative_of, reasons), ids),
+            (spools["claims"], out / "claims.csv", _Keep(excluded), acting),
+            (spools["articles"], out / "articles.csv", _MarkArticles(representative_of, copies), acting),
+            (spools["cells"], out / "stance_by_article.csv", _KeepWithEvidence(excluded, wanted), acting),
+            (spools["voices"], out / "voices.csv", _Keep(excluded), acting),
+            (spools["manifest"], out / "manifest.csv", _MarkManifest(representative_of, reasons), acting),
         ]
         counts = {}
         # The biggest tables first: a local run copies them side by side in its worker processes, while
@@ -633,7 +654,7 @@ def run_study(raw: str | Path, out: str | Path, columns: dict[str, str] | None =
 
     n_inputs = sum(status_counts.values())
     status = ", ".join(f"{count} {state}" for state, count in sorted(status_counts.items()) if count)
-    n_analysed = len(ids) - len(excluded)
+    n_analysed = n_articles - len(excluded)
     return (f"{n_inputs} inputs ({status}); {n_analysed} articles analysed; {counts['claims']} claims "
             f"({n_voting} with a stance); {counts['cells']} article-nation cells; "
             f"{len(nation_table)} nations -> {out}")

@@ -465,11 +465,14 @@ def test_spilled_rows_read_back_what_was_appended_written_or_pending():
             assert np.array_equal(store.read(i), values) and np.array_equal(store.read(i // 2), rows[i // 2])
     assert len(store) == 600
     assert all(np.array_equal(store.read(i), values) for i, values in enumerate(rows))
-    fixed = _SpilledRows()
     signatures = rng.integers(0, 2**32, size=(300, 8), dtype=np.uint32)
-    for signature in signatures:
-        fixed.append(signature)
-    asked = np.array([5, 299, 5, 0, 257, 256])
-    assert np.array_equal(fixed.stack(asked), signatures[asked])
+    asked = np.array([5, 299, 5, 0, 257, 256])  # rows 256-299 still pending when first asked for
+    for fixed in (_SpilledRows(), _SpilledRows(width=8)):  # read row by row; gathered from the mapped file
+        for signature in signatures:
+            fixed.append(signature)
+        assert np.array_equal(fixed.stack(asked), signatures[asked]) and len(fixed) == 300
+        assert np.array_equal(fixed.read(299), signatures[299]) and fixed.stack(asked[:0]).shape[0] == 0
+        fixed.close()
+    with pytest.raises(ValueError, match="width"):
+        _SpilledRows(width=8).append(signatures[0][:7])
     store.close()
-    fixed.close()

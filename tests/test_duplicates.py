@@ -476,3 +476,42 @@ def test_spilled_rows_read_back_what_was_appended_written_or_pending():
     with pytest.raises(ValueError, match="width"):
         _SpilledRows(width=8).append(signatures[0][:7])
     store.close()
+
+
+def test_index_keeps_what_it_is_fed_on_disk_not_in_memory():
+    """While fed, the index writes what it needs of each article to disk: Python memory grows by the
+    spilled shingle sets' offsets (16 bytes an article) and a little per piece, not by the ids, keys, band
+    hashes or metadata (an in-memory index kept ~600 bytes an article). Measured with tracemalloc over
+    5,120 articles in pieces of 256, after a first piece has set everything up; the groups are still found."""
+    import tracemalloc
+
+    import numpy as np
+
+    from hkpolicy.duplicates import DuplicateIndex
+
+    rng = np.random.default_rng(7)
+
+    def piece(start: int, size: int) -> dict[str, list]:
+        shingles = [rng.integers(0, 2**32, 300, dtype=np.uint64).astype(np.uint32) for _ in range(size)]
+        return {"article": [f"wire/{start + i:07d}.txt" for i in range(size)],
+                "date": ["2020-07-01"] * size, "outlet": ["Wire"] * size, "length": [2000] * size,
+                "key": [rng.bytes(16) for _ in range(size)], "shingles": shingles,
+                "signature": [rng.integers(0, 2**32, 128, dtype=np.uint64).astype(np.uint32) for _ in range(size)]}
+
+    pieces = [piece(256 * k, 256) for k in range(21)]
+    pieces[-1]["signature"][5] = pieces[0]["signature"][5]  # a near copy across pieces, for the groups
+    pieces[-1]["shingles"][5] = pieces[0]["shingles"][5]
+    index = DuplicateIndex()
+    index.add_fingerprints(pieces.pop(0))
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        while pieces:
+            index.add_fingerprints(pieces.pop(0))
+        kept = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert kept / (20 * 256) < 48, f"{kept / (20 * 256):.0f} bytes an article kept in memory"
+    found = index.duplicates()
+    assert found[["article", "duplicate_of", "kind"]].values.tolist() == [["wire/0005125.txt", "wire/0000005.txt", "near"]]
+    index.close()

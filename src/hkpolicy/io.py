@@ -132,7 +132,7 @@ class SpooledColumns:
 
     def __setstate__(self, state):
         self.__dict__.update(state)
-        self._file = open(self._path, "r+b")
+        self._file = open(self._path, "rb")  # to read: the pieces are all written by then
 
     def _write(self, name: str, data: bytes) -> None:
         self._file.seek(self._end)

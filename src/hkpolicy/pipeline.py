@@ -25,14 +25,19 @@ so reading, cleaning, analysis and formatting all run on every core. The main pr
 (the next chunk is being processed meanwhile),
 
 * appends the rows of the manifest, articles (text included), claims, voices and cells to temporary CSVs,
-* adds the fingerprints to a ``duplicates.DuplicateIndex``, which writes them to disk (keys, band hashes,
-  signatures, shingle sets, dates and outlets; never texts) and works the groups out at the end,
-* keeps, per article-nation cell, only its numbers (article ordinal, nation, stance, score, counts), and per
-  voting claim a 64-bit hash of its statement key: a few dozen bytes per article.
+  and where each article's rows lie in them (runs of one article's rows) to files beside them,
+* adds the fingerprints to a ``duplicates.DuplicateIndex``, which writes them to disk (ids, keys, band
+  hashes, signatures, shingle sets, dates and outlets; never texts) and works the groups out at the end,
+* writes, per article-nation cell, its numbers (article ordinal, nation, stance, score, counts), per voting
+  claim a 64-bit hash of its statement key, and per article its claims with a stance, to a temporary file
+  of numbers (``io.SpooledColumns``).
 
-In all the main process keeps ~1-2 KB per article (its id, the LSH bands, the exact-copy key, the cells'
-numbers, where its rows lie in the temporary tables), so memory grows slowly with the corpus, not with its
-text: 620-660 MiB for the whole run at 100k articles on 2 cores (README, Performance).
+So while the corpus streams the main process keeps nothing in memory per article but the offsets of the
+spilled shingle sets (16 bytes): its memory stays level however long the corpus (README, Performance).
+What it needs of every article is read back once, at the end: the duplicate groups one LSH band at a time
+(8 bytes an article, plus the candidate pairs), then the kept cells' and votes' numbers (a few dozen
+bytes a cell) for the nation table; only the ids that the tables quote or edit are read back (all of
+them only if the files did not come in id order). That end is the run's peak, and it grows with the corpus.
 
 Duplicates are only known once everything is read, so every article is analysed, duplicates included,
 and at the end the duplicates' claims, voices and cells are dropped (unless ``keep_duplicates``); the
@@ -173,6 +178,9 @@ class _Spool:
                 csv.writer(handle, lineterminator="\n").writerow(self.columns)
             handle.write(rows)
         self.rows += n_rows
+
+    def close(self) -> None:
+        self._runs.close()
 
     def read_rows(self):
         """The header, then the rows back as lists of strings ("" for empty cells), in the table's order."""
@@ -638,6 +646,8 @@ def run_study(raw: str | Path, out: str | Path, columns: dict[str, str] | None =
         (counts["claims"], _), _, (counts["cells"], evidence), _, _ = copied()
         n_voting = tally.with_stance(excluded_ordinals)
         tally.close()
+        for spool in spools.values():
+            spool.close()  # its runs file, before the scratch folder goes
 
     if wanted:
         strongest = strongest.assign(evidence=[evidence.get(cell, "").split(" | ")[0]

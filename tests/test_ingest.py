@@ -370,3 +370,24 @@ def test_repeated_export_ids_are_made_unique(tmp_path):
     articles, manifest = read_corpus(folder)
     assert articles["article"].tolist() == ["e.csv#7", "e.csv#7~2"]
     assert manifest["article"].is_unique
+
+
+def test_corpus_names_walk_in_the_order_of_sorted_relative_paths(tmp_path):
+    """The corpus is listed folder by folder (a streamed run never holds every path), yet in the order of
+    the sorted relative paths, where "a-b" < "a/..." < "a0" < "a.txt"... as strings: awkward names,
+    nested folders, a link to a folder (an entry, not walked) and a broken link."""
+    import os
+
+    from hkpolicy.ingest import corpus_files, corpus_names
+
+    names = ["a/z.txt", "a-b.txt", "a.txt", "a0.txt", "a/b/c.txt", "a/b-c.txt", "a/b.txt", "ab/1.txt",
+             "b.csv", "a/b/c/d.txt", "A.txt", "_x.txt", "é.txt", "a!.txt", "a/ b.txt"]
+    for name in names:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x", encoding="utf-8")
+    os.symlink(tmp_path / "ab", tmp_path / "a/link")
+    os.symlink(tmp_path / "missing.txt", tmp_path / "broken.txt")
+    expected = sorted(names + ["a/link", "broken.txt"])
+    assert list(corpus_names(tmp_path)) == expected
+    assert corpus_files(tmp_path) == [tmp_path / name for name in expected]
+    assert list(corpus_names(tmp_path / "b.csv")) == ["b.csv"]

@@ -100,15 +100,35 @@ def corpus_files(root: Path) -> list[Path]:
     """Every entry under ``root`` (files and links, not following links), sorted; the corpus's inputs."""
     if root.is_file():
         return [root]
-    found = []
-    for directory, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames.sort()
-        base = Path(directory)
-        for name in dirnames:
-            if (base / name).is_symlink():
-                found.append(base / name)
-        found.extend(base / name for name in filenames)
-    return sorted(found, key=lambda item: item.relative_to(root).as_posix())
+    return [root / name for name in corpus_names(root)]
+
+
+def corpus_names(root: Path) -> Iterator[str]:
+    """The paths of ``corpus_files(root)`` relative to ``root`` (posix), in the same order, yielded one by
+    one while walking the folders: only one folder's listing at a time is held, not the corpus's.
+
+    Sorted as whole relative paths are: in each folder the entries are taken in the order of their names,
+    a sub-folder's name counted with its trailing "/" (every path under it starts so), and a folder is
+    walked where it sorts. Links (to files or folders) and other non-folders are entries; folders reached
+    through a link are not walked."""
+    if root.is_file():
+        yield root.name
+        return
+
+    def walk(folder: Path, prefix: str):
+        try:
+            with os.scandir(folder) as listing:
+                entries = [(entry.name + "/" if entry.is_dir(follow_symlinks=False) else entry.name, entry.name)
+                           for entry in listing]
+        except OSError:
+            return  # an unreadable folder, as os.walk skips it
+        for key, name in sorted(entries):
+            if key.endswith("/"):
+                yield from walk(folder / name, prefix + key)
+            else:
+                yield prefix + name
+
+    yield from walk(root, "")
 
 
 def scan_corpus(path: str | Path, columns: dict[str, str] | None = None, progress: bool = False) -> Iterator[dict]:
@@ -131,10 +151,18 @@ def corpus_layout(path: str | Path) -> tuple[Path, Path, list[Path]]:
     """``(root, base, files)``: the corpus path, the folder ids are relative to, and its files in order.
 
     Raises ``CorpusError`` when ``path`` does not exist."""
+    root, base = corpus_base(path)
+    return root, base, corpus_files(root)
+
+
+def corpus_base(path: str | Path) -> tuple[Path, Path]:
+    """``(root, base)``: the corpus path and the folder ids are relative to (its own, or a file's folder).
+
+    Raises ``CorpusError`` when ``path`` does not exist."""
     root = Path(path)
     if not root.exists():
         raise CorpusError(f"corpus folder not found: {root}")
-    return root, (root.parent if root.is_file() else root), corpus_files(root)
+    return root, (root.parent if root.is_file() else root)
 
 
 def read_files(names: list[str], base: Path | str, columns: dict[str, str] | None = None,

@@ -15,7 +15,8 @@ articles; nothing in it knows which engine runs it.
 
 Streaming (a chunk of the corpus in memory at a time, every core busy)
 -----------------------------------------------------------------------
-``run_study`` never holds the corpus. It lists the files, and hands them, in chunks of ``chunk_size``
+``run_study`` never holds the corpus, nor its list of files. It counts the files, then walks the corpus's
+folders again (``ingest.corpus_names``: sorted, one folder's listing at a time) and hands them, in chunks of ``chunk_size``
 files (by default ``batch_size * workers * 2``) split into batches of ``batch_size`` files (the last
 chunk into smaller ones, so that the workers finish together), to the engine. Each worker runs
 ``process_files`` on its batch: it reads and cleans the files itself, analyses
@@ -59,6 +60,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import os
 from pathlib import Path
 
@@ -68,7 +70,7 @@ import pandas as pd
 from .actors import nation_names
 from .claims import extract_claims_and_voices
 from .engine import Engine, map_batches  # noqa: F401  (map_batches: for callers mapping their own batches)
-from .ingest import corpus_layout, read_files, read_provenance, records_to_frames
+from .ingest import corpus_base, corpus_names, read_files, read_provenance, records_to_frames
 from .io import SpooledColumns, csv_rows, write_table
 from .stance import score_stance
 from .tables import by_article, by_nation, nation_evidence
@@ -542,10 +544,12 @@ def run_study(raw: str | Path, out: str | Path, columns: dict[str, str] | None =
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    _, base, files = corpus_layout(raw)
+    root, base = corpus_base(raw)
     provenance = read_provenance(base)
-    items = [(name, provenance.get(name)) for name in (file.relative_to(base).as_posix() for file in files)]
-    del files
+    # The files are counted, then listed again as they are handed out (never all held: ~400 bytes a file
+    # as a list); a file added meanwhile is still read, the count only sizes the last chunk and the bar.
+    n_files = sum(1 for _ in corpus_names(root))
+    items = ((name, provenance.get(name)) for name in corpus_names(root))
     n_workers = workers or os.cpu_count() or 1
     chunk_size = chunk_size or batch_size * n_workers * 2
     names = nation_names()
@@ -557,7 +561,7 @@ def run_study(raw: str | Path, out: str | Path, columns: dict[str, str] | None =
 
     from tqdm import tqdm
 
-    bar = tqdm(total=len(items), desc="read and analyse", unit="file", disable=not progress or len(items) < 50)
+    bar = tqdm(total=n_files, desc="read and analyse", unit="file", disable=not progress or n_files < 50)
     if engine == "local" or (engine == "dask" and not scheduler):
         warm_up()  # compile dictionaries once, before worker processes are forked (a cluster elsewhere: its own)
     with tempfile.TemporaryDirectory(dir=out, prefix=".run-") as scratch, \
@@ -581,10 +585,12 @@ def run_study(raw: str | Path, out: str | Path, columns: dict[str, str] | None =
             bar.set_postfix(articles=len(index), refresh=False)
 
         pending = None
-        for start in range(0, len(items), chunk_size):
-            chunk = items[start:start + chunk_size]
+        for start in itertools.count(0, chunk_size):
+            chunk = list(itertools.islice(items, chunk_size))
+            if not chunk:
+                break
             size = batch_size
-            if start + chunk_size >= len(items):  # the last chunk: smaller batches, so the workers finish together
+            if start + chunk_size >= n_files:  # the last chunk: smaller batches, so the workers finish together
                 size = min(batch_size, max(1, -(-len(chunk) // (n_workers * 4))))
             submitted = (runner.submit(task, chunk, batch_size=size), len(chunk))
             if pending is not None:
@@ -592,8 +598,8 @@ def run_study(raw: str | Path, out: str | Path, columns: dict[str, str] | None =
             pending = submitted
         if pending is not None:
             collect(*pending)
-        # What the end of the run no longer needs, before it needs the memory: the last chunk's results, the
-        # list of files, and (once the duplicates are found) the duplicate index but for the article ids.
+        # What the end of the run no longer needs, before it needs the memory: the last chunk's results, and
+        # (once the duplicates are found) the duplicate index.
         pending = submitted = chunk = items = None
         bar.close()
 

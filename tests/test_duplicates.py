@@ -451,7 +451,7 @@ def test_minhash_signature_equals_datasketch_update_batch():
 
 def test_spilled_rows_read_back_what_was_appended_written_or_pending():
     """The on-disk rows (signatures, shingle sets): every row reads back as appended, whether already
-    written or still pending, of any length; ``stack`` gathers rows in the order asked, repeats included."""
+    written or still pending, of any length; ``stack`` gathers rows of a fixed-width store in the order asked, repeats included."""
     import numpy as np
 
     from hkpolicy.duplicates import _SpilledRows
@@ -467,14 +467,16 @@ def test_spilled_rows_read_back_what_was_appended_written_or_pending():
     assert all(np.array_equal(store.read(i), values) for i, values in enumerate(rows))
     signatures = rng.integers(0, 2**32, size=(300, 8), dtype=np.uint32)
     asked = np.array([5, 299, 5, 0, 257, 256])  # rows 256-299 still pending when first asked for
-    for fixed in (_SpilledRows(), _SpilledRows(width=8)):  # read row by row; gathered from the mapped file
-        for signature in signatures:
-            fixed.append(signature)
-        assert np.array_equal(fixed.stack(asked), signatures[asked]) and len(fixed) == 300
-        assert np.array_equal(fixed.read(299), signatures[299]) and fixed.stack(asked[:0]).shape[0] == 0
-        fixed.close()
+    fixed = _SpilledRows(width=8)  # gathered from the mapped file
+    for signature in signatures:
+        fixed.append(signature)
+    assert np.array_equal(fixed.stack(asked), signatures[asked]) and len(fixed) == 300
+    assert np.array_equal(fixed.read(299), signatures[299]) and fixed.stack(asked[:0]).shape == (0, 8)
+    fixed.close()
     with pytest.raises(ValueError, match="width"):
         _SpilledRows(width=8).append(signatures[0][:7])
+    with pytest.raises(ValueError, match="width"):
+        store.stack(asked)
     store.close()
 
 

@@ -248,17 +248,14 @@ class _SpilledRows:
         return np.frombuffer(self._file.read(4 * count), dtype=np.uint32)
 
     def stack(self, rows: np.ndarray) -> np.ndarray:
-        """The rows (all of one length, such as signatures) as a matrix, in the order asked.
-
-        With a fixed ``width`` they are gathered from the file mapped for the call (one numpy gather
-        instead of a read per row; the pages touched are let go when it returns); otherwise each distinct
-        row is read once."""
+        """The rows of a store of fixed ``width`` (signatures) as a matrix, in the order asked: gathered
+        from the file mapped for the call (one numpy gather instead of a read per row; the pages touched
+        are let go when it returns)."""
+        if self.width is None:
+            raise ValueError("stack needs rows of one width (give the store a width)")
         rows = np.asarray(rows, dtype=np.int64)
         if len(rows) == 0:
-            return np.empty((0, self.width or 0), dtype=np.uint32)
-        if self.width is None:
-            distinct, where = np.unique(rows, return_inverse=True)
-            return np.stack([self.read(row) for row in distinct.tolist()])[where.reshape(-1)]
+            return np.empty((0, self.width), dtype=np.uint32)
         if self._pending:
             self._flush()
         import mmap
@@ -351,6 +348,11 @@ def pairs_sharing_a_band(hashes: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """The candidate pairs of one LSH band: every pair of ``rows`` whose ``hashes`` (one per row) are equal,
     as (larger row, smaller row), each once, sorted. Found by sorting, so the cost grows with the rows
     and the pairs, not with all pairs of rows."""
+    return _pairs_of(_band_pair_keys(hashes, rows))
+
+
+def _band_pair_keys(hashes: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``pairs_sharing_a_band`` as ``_pair_keys`` (what the index merges across bands)."""
     rows = np.asarray(rows, dtype=np.int64)
     order = np.argsort(hashes, kind="stable")
     sorted_hashes, sorted_rows = hashes[order], rows[order]
@@ -363,7 +365,7 @@ def pairs_sharing_a_band(hashes: np.ndarray, rows: np.ndarray) -> np.ndarray:
         members = sorted_rows[start:start + length]
         first, second = np.triu_indices(length, k=1)
         pairs.append(np.stack([members[first], members[second]], axis=1))
-    return _pairs_of(_pair_keys(np.concatenate(pairs)))
+    return _pair_keys(np.concatenate(pairs))
 
 
 def _pair_keys(pairs: np.ndarray) -> np.ndarray:
@@ -543,7 +545,7 @@ class DuplicateIndex:
         keys = np.empty(0, dtype=np.int64)
         for band in range(self.bands if len(rows) > 1 else 0):
             hashes = self._columns.column(f"band{band}", dtype=np.uint64)[rows]
-            keys = _distinct(np.concatenate([keys, _pair_keys(pairs_sharing_a_band(hashes, rows))]))
+            keys = _distinct(np.concatenate([keys, _band_pair_keys(hashes, rows)]))
         threshold, margin = self.threshold, self._margin
         for start in range(0, len(keys), PAIR_CHUNK):  # bounded memory for the estimates
             chunk = _pairs_of(keys[start:start + PAIR_CHUNK])

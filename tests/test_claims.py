@@ -44,6 +44,38 @@ def test_sentences_respect_abbreviations():
         "Sen. Marco Rubio (R-Fla.) agreed."]
 
 
+def _ugly_paragraphs(count: int, seed: int = 1) -> list[str]:
+    """Short random strings of what tells Punkt's engines apart: control and format characters,
+    combining marks, odd spaces and digits, curly quotes, abbreviations, ellipses."""
+    import random
+
+    pieces = list("abcXYZ .,;:!?\"'()[]{}-–—…1234567890\t") + [
+        "Mr.", "U.S.", "e.g.", "\u0301", "\u00a0", "\u2019", "\u201c", "\u201d", "\x1c", "\x1f", "\u2028",
+        "\u200b", "\u180e", "\u3000", "é", "İ", "ß", "\u0663", "_", "\u203f", "\u200d", "...", "--", "  "]
+    rng = random.Random(seed)
+    return ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 40))) for _ in range(count)]
+
+
+def test_sentences_are_nltk_punkts_own(articles):
+    # The tokenizer runs Punkt's patterns without nltk's ReDoS wrapper; the spans must be what nltk's
+    # own Punkt gives with the same parameters, on the corpus and on strings built to tell engines apart
+    # (the stdlib ``re`` differs from nltk's ``regex`` on about one in twenty of these).
+    from nltk.tokenize.punkt import PunktSentenceTokenizer
+
+    from hkpolicy.text import sentence_tokenizer
+
+    ours = sentence_tokenizer()
+    nltks = PunktSentenceTokenizer(ours._params)
+    assert type(ours._lang_vars) is not type(nltks._lang_vars)  # the unguarded classes are in use
+    paragraphs = [p for text in articles["text"] for p in text.split("\n") if p.strip()]
+    paragraphs += _ugly_paragraphs(5000)
+    assert len(paragraphs) > 5100
+    differing = [p for p in paragraphs if list(ours.span_tokenize(p)) != list(nltks.span_tokenize(p))]
+    assert differing == []
+    # Sentences are found at all: a boundary inside most corpus paragraphs of some length.
+    assert sum(len(list(ours.span_tokenize(p))) > 1 for p in paragraphs[:300] if len(p) > 300) > 20
+
+
 def test_sentences_offsets_point_into_the_text(articles):
     table = sentences(articles)
     for row in table.sample(40, random_state=0).itertuples():

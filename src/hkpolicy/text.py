@@ -403,14 +403,71 @@ def parse_date(value: object) -> str:
 # ----------------------------------------------------------------------------------------------
 
 
+def _unguarded_pattern(pattern):
+    """One of nltk's own constant patterns without nltk's ReDoS guard: a ``nltk.redos.TimedPattern``
+    compiled again with the same engine (``regex``) and flags; an ``re`` pattern (nltk before 3.9) as is."""
+    if isinstance(pattern, re.Pattern):
+        return pattern
+    import regex
+
+    return regex.compile(pattern.pattern, pattern.flags)
+
+
+@lru_cache(maxsize=1)
+def _unguarded_punkt_classes():
+    """(language variables, token class) for Punkt that run nltk's own patterns without its ReDoS guard.
+
+    Since 3.9 nltk sends every pattern through that guard (a Python wrapper that runs the ``regex``
+    engine under a wall-clock timeout), which is there for caller-supplied patterns. Punkt's are nltk's
+    own constants, applied to every word of every article, and the wrapper cost more than the matching:
+    about a tenth of the whole per-article analysis. The patterns, engine and flags are nltk's, read off
+    its classes, so the sentences are the ones nltk gives (tested, on the corpus and on ugly text).
+    """
+    from nltk.tokenize import punkt
+    from nltk.tokenize.punkt import PunktLanguageVars, PunktToken
+
+    class UnguardedPunktLanguageVars(PunktLanguageVars):
+        re_boundary_realignment = _unguarded_pattern(PunktLanguageVars.re_boundary_realignment)
+
+        def _word_tokenizer_re(self):
+            try:
+                return self._unguarded_word_tokenizer
+            except AttributeError:
+                self._unguarded_word_tokenizer = _unguarded_pattern(super()._word_tokenizer_re())
+                return self._unguarded_word_tokenizer
+
+        def period_context_re(self):
+            try:
+                return self._unguarded_period_context
+            except AttributeError:
+                self._unguarded_period_context = _unguarded_pattern(super().period_context_re())
+                return self._unguarded_period_context
+
+    non_punct = _unguarded_pattern(punkt._re_non_punct)  # a module constant, read by ``is_non_punct``
+
+    class UnguardedPunktToken(PunktToken):
+        _RE_ELLIPSIS = _unguarded_pattern(PunktToken._RE_ELLIPSIS)
+        _RE_NUMERIC = _unguarded_pattern(PunktToken._RE_NUMERIC)
+        _RE_INITIAL = _unguarded_pattern(PunktToken._RE_INITIAL)
+        _RE_ALPHA = _unguarded_pattern(PunktToken._RE_ALPHA)
+
+        @property
+        def is_non_punct(self):
+            return non_punct.search(self.type)
+
+    return UnguardedPunktLanguageVars, UnguardedPunktToken
+
+
 @lru_cache(maxsize=1)
 def sentence_tokenizer():
-    """nltk's Punkt, configured offline: abbreviations from ``data/abbreviations.csv``, no download."""
+    """nltk's Punkt, configured offline: abbreviations from ``data/abbreviations.csv``, no download; its
+    patterns run without nltk's ReDoS guard (``_unguarded_punkt_classes``)."""
     from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
 
     params = PunktParameters()
     params.abbrev_types = set(load_table("abbreviations")["abbreviation"].str.lower())
-    return PunktSentenceTokenizer(params)
+    language_vars, token_class = _unguarded_punkt_classes()
+    return PunktSentenceTokenizer(params, lang_vars=language_vars(), token_cls=token_class)
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from hkpolicy.resources import (KeyedAlternation, compile_alternation, load_table, literal_regex, prefiltered,
-                                 required_literals, split_alternatives)
+from hkpolicy.resources import (KeyedAlternation, compile_alternation, compile_literals, load_table, literal_regex,
+                                 prefiltered, required_literals, split_alternatives)
 from hkpolicy.text import sentence_spans
 
 TABLES = [("speech", re.IGNORECASE), ("target", re.IGNORECASE), ("stance_cues", re.IGNORECASE),
@@ -86,6 +86,43 @@ def test_literal_regex_prefers_the_longest_entry():
     regex = literal_regex(["Guinea", "Guinea-Bissau", "Papua New Guinea"])
     assert [m.group() for m in regex.finditer("Guinea-Bissau, Papua New Guinea and Guinea.")] == \
         ["Guinea-Bissau", "Papua New Guinea", "Guinea"]
+
+
+def test_keyed_literals_prefer_the_longest_entry_too():
+    literals = ["Guinea", "Guinea-Bissau", "Papua New Guinea", "U.S.", "US", "St. Kitts and Nevis"]
+    keyed = compile_literals(literals)
+    text = "Guinea-Bissau, Papua New Guinea and Guinea. The U.S. (US) and St. Kitts and Nevis; USA, GuineaX."
+    assert [m.group() for m in keyed.finditer(text)] == ["Guinea-Bissau", "Papua New Guinea", "Guinea", "U.S.",
+                                                         "US", "St. Kitts and Nevis"]
+    assert [m.group() for m in compile_literals([]).finditer(text)] == []
+    # Case-insensitive: entries in any case, text in any case, characters that re folds together.
+    literals = ["Foreign Minister", "foreign ministry", "SPOKESMAN", "Kremlin", "İstanbul governor"]
+    text = "The FOREIGN MINISTER, the Foreign Ministry's ſpokesman, the kremlin and the İSTANBUL Governor."
+    expected = literal_spans(literal_regex(literals, re.IGNORECASE).finditer(text))
+    assert len(expected) == 5
+    assert literal_spans(compile_literals(literals, re.IGNORECASE).finditer(text)) == expected
+
+
+def literal_spans(matches):
+    return [(m.start(), m.end(), m.group()) for m in matches]
+
+
+@pytest.mark.parametrize("table,flags", [("literals", 0), ("roles", re.IGNORECASE)])
+def test_keyed_literals_equal_literal_regex_on_the_actor_dictionary(sentences, table, flags):
+    # The actor dictionary's names (countries, capitals, institutions, officials) and roles: the keyed
+    # matcher must give literal_regex's matches on every sentence, spliced ones, upper and lower case.
+    from hkpolicy.actors import actor_dictionary
+
+    dictionary = actor_dictionary()
+    literals = list(dictionary.literals) if table == "literals" else load_table("roles")["role"].tolist()
+    keyed, reference = compile_literals(literals, flags), literal_regex(literals, flags)
+    assert keyed.keyed and len(literals) > 100
+    found = 0
+    for sentence in sentences:
+        expected = literal_spans(reference.finditer(sentence))
+        assert literal_spans(keyed.finditer(sentence)) == expected, sentence
+        found += len(expected)
+    assert found > 200
 
 
 @pytest.mark.parametrize("name,flags", TABLES)

@@ -30,7 +30,7 @@ from functools import lru_cache
 
 import pandas as pd
 
-from .resources import compile_alternation, literal_regex, load_table
+from .resources import compile_alternation, compile_literals, load_table
 
 MENTION_COLUMNS = ["article", "sentence_id", "start", "end", "actor", "nation", "actor_kind", "state", "person"]
 
@@ -101,11 +101,11 @@ class ActorDictionary:
             for alias in names:
                 literals.setdefault(alias.strip(), []).append(entry)
         self.literals = literals
-        self.literal_regex = literal_regex(literals)
+        self.literal_regex = compile_literals(literals)
         self.surnames = _surname_index(officials)
 
         self.role_kinds = roles["kind"].tolist()
-        self.role_regex = literal_regex(roles["role"], flags=re.IGNORECASE)
+        self.role_regex = compile_literals(roles["role"], flags=re.IGNORECASE)
         self.role_lookup = {role.lower(): kind for role, kind in zip(roles["role"], roles["kind"])}
 
         cased = non_state["pattern"].str.contains(r"[A-Z]", regex=True)

@@ -537,28 +537,34 @@ class DuplicateIndex:
     def _link(self, unit_row: np.ndarray) -> array:
         """Union-find over signature rows, the units' rows joined where they copy each other.
 
-        Candidates are the pairs that share a band (``pairs_sharing_a_band``, one band at a time); a
-        candidate is confirmed on its MinHash estimate when that is clearly above the threshold, and on
-        the exact shingle sets when close."""
+        Candidates are the pairs that share a band (``pairs_sharing_a_band``), decided one band at a time
+        (in memory: one band's pairs, not every band's); a candidate is confirmed on its MinHash estimate
+        when that is clearly above the threshold, and on the exact shingle sets when close. The groups are
+        the connected components of the confirmed pairs, and each pair's decision depends on the pair
+        alone: the order in which pairs come, and a pair that shares several bands coming more than once
+        (about one in ten, on the benchmark corpus), change nothing but the work."""
         parent = array("q", range(len(self._signatures)))
         rows = unit_row[unit_row >= 0]
-        keys = np.empty(0, dtype=np.int64)
         for band in range(self.bands if len(rows) > 1 else 0):
             hashes = self._columns.column(f"band{band}", dtype=np.uint64)[rows]
-            keys = _distinct(np.concatenate([keys, _band_pair_keys(hashes, rows)]))
-        threshold, margin = self.threshold, self._margin
-        for start in range(0, len(keys), PAIR_CHUNK):  # bounded memory for the estimates
-            chunk = _pairs_of(keys[start:start + PAIR_CHUNK])
-            both = self._signatures.stack(chunk.reshape(-1)).reshape(len(chunk), 2, self.num_perm)
-            estimates = np.count_nonzero(both[:, 0] == both[:, 1], axis=1) / self.num_perm
-            keep = estimates >= threshold - margin
-            for (row, other), estimate in zip(chunk[keep].tolist(), estimates[keep].tolist()):
-                root, other_root = _find(parent, row), _find(parent, other)
-                if other_root == root:
-                    continue  # already in the group: this pair changes nothing
-                if estimate >= threshold + margin or self.exact_jaccard(row, other) >= threshold:
-                    parent[max(root, other_root)] = min(root, other_root)
+            keys = _band_pair_keys(hashes, rows)
+            for start in range(0, len(keys), PAIR_CHUNK):  # bounded memory for the estimates
+                self._join_copies(parent, _pairs_of(keys[start:start + PAIR_CHUNK]))
         return parent
+
+    def _join_copies(self, parent: array, pairs: np.ndarray) -> None:
+        """Join in ``parent`` (union-find, the smaller row the root) the candidate ``pairs`` of rows that
+        are copies; pairs already in one group are not looked at again."""
+        threshold, margin = self.threshold, self._margin
+        both = self._signatures.stack(pairs.reshape(-1)).reshape(len(pairs), 2, self.num_perm)
+        estimates = np.count_nonzero(both[:, 0] == both[:, 1], axis=1) / self.num_perm
+        keep = estimates >= threshold - margin
+        for (row, other), estimate in zip(pairs[keep].tolist(), estimates[keep].tolist()):
+            root, other_root = _find(parent, row), _find(parent, other)
+            if other_root == root:
+                continue  # already in the group: this pair changes nothing
+            if estimate >= threshold + margin or self.exact_jaccard(row, other) >= threshold:
+                parent[max(root, other_root)] = min(root, other_root)
 
     def _work_out(self) -> tuple:
         if self._found is not None:

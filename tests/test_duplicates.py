@@ -449,13 +449,19 @@ def test_minhash_signature_equals_datasketch_update_batch():
         assert np.array_equal(minhash_signature(hashes, template), reference.hashvalues.astype(np.uint32))
 
 
-def test_spilled_rows_read_back_what_was_appended_written_or_pending():
+@pytest.mark.parametrize("positional_reads", [True, False])
+def test_spilled_rows_read_back_what_was_appended_written_or_pending(monkeypatch, positional_reads):
     """The on-disk rows (signatures, shingle sets): every row reads back as appended, whether already
-    written or still pending, of any length; ``stack`` gathers rows of a fixed-width store in the order asked, repeats included."""
+    written or still pending, of any length; ``stack`` gathers rows of a fixed-width store in the order asked,
+    repeats and runs of consecutive rows included, with ``os.preadv`` and (systems without it) without."""
+    import os
+
     import numpy as np
 
     from hkpolicy.duplicates import _SpilledRows
 
+    if not positional_reads:
+        monkeypatch.delattr(os, "preadv", raising=False)
     rng = np.random.default_rng(3)
     store = _SpilledRows(cache=4)
     rows = [rng.integers(0, 2**32, size=int(rng.integers(0, 40)), dtype=np.uint32) for _ in range(600)]
@@ -466,12 +472,19 @@ def test_spilled_rows_read_back_what_was_appended_written_or_pending():
     assert len(store) == 600
     assert all(np.array_equal(store.read(i), values) for i, values in enumerate(rows))
     signatures = rng.integers(0, 2**32, size=(300, 8), dtype=np.uint32)
-    asked = np.array([5, 299, 5, 0, 257, 256])  # rows 256-299 still pending when first asked for
-    fixed = _SpilledRows(width=8)  # gathered from the mapped file
+    asked = np.array([5, 299, 5, 0, 257, 256, 6, 7, 8, 298])  # rows 256-299 pending when first asked for
+    fixed = _SpilledRows(width=8)
     for signature in signatures:
         fixed.append(signature)
     assert np.array_equal(fixed.stack(asked), signatures[asked]) and len(fixed) == 300
     assert np.array_equal(fixed.read(299), signatures[299]) and fixed.stack(asked[:0]).shape == (0, 8)
+    many = rng.integers(0, 300, size=5000)
+    assert np.array_equal(fixed.stack(many), signatures[many])
+    assert np.array_equal(fixed.stack(np.arange(300)), signatures)  # one run: a single read
+    fixed.append(signatures[0])  # appending after reads: the file's position is the store's business
+    assert np.array_equal(fixed.stack([300, 3]), signatures[[0, 3]]) and np.array_equal(fixed.read(300), signatures[0])
+    with pytest.raises(IndexError):
+        fixed.stack([301])
     fixed.close()
     with pytest.raises(ValueError, match="width"):
         _SpilledRows(width=8).append(signatures[0][:7])

@@ -273,59 +273,61 @@ def test_cli_default_batch_size_is_the_pipeline_default():
     assert args.batch_size == pipeline.DEFAULT_BATCH_SIZE
 
 
-def test_nation_tally_table_sorts_and_groups_like_the_strings():
-    """The streamed run's cell table (categoricals in string order) equals the plain string table: ids
-    whose file order is not their string order, two nations with one name, an excluded article; the
-    claims with a stance are counted over the kept articles."""
-    from hkpolicy.pipeline import _NationTally
+def test_nation_tally_gives_by_nations_table_and_strongest_cells():
+    """The streamed run's nation table, worked out from disk one nation at a time, equals ``by_nation`` on
+    the plain string table (its evidence aside), and its strongest cells ``strongest_cells``'s: ids whose
+    file order is not their string order, two nations with one name, an excluded article, repeated
+    statements; the claims with a stance are counted over the kept articles."""
+    from hkpolicy.pipeline import _id_ranks, _NationTally
     from hkpolicy.tables import by_nation, strongest_cells
 
     ids = ["b/10.txt", "b/9.txt", "a/2.txt", "c/1.txt"]  # ordinal order (as read), not string order
     cells = pd.DataFrame({"article": ["b/10.txt", "b/10.txt", "b/9.txt", "a/2.txt", "a/2.txt", "c/1.txt"],
-                          "nation": ["US", "CN", "GB", "US", "HK", "CN"],
+                          "nation": ["US", "CN", "US", "US", "HK", "CN"],
                           "stance": ["oppose", "support", "neutral", "oppose", "support", "support"],
                           "score": [-0.5, 0.9, 0.0, -1.0, 0.4, 0.7], "n_claims": [1, 2, 1, 3, 1, 1],
                           "n_statements": [1, 1, 1, 2, 1, 1]})
-    statements = pd.DataFrame({"article": ["b/10.txt", "a/2.txt", "a/2.txt"], "nation": ["US", "US", "US"],
-                               "key": [7, 7, 8]})
+    statements = pd.DataFrame({"article": ["b/10.txt", "a/2.txt", "a/2.txt", "c/1.txt"],
+                               "nation": ["US", "US", "US", "CN"], "key": [7, 7, 8, 9]})
     tally = _NationTally()  # fed in two pieces, as batches come (its numbers go to disk and come back)
     ordinal = {article: ids.index(article) for article in ids}
     tally.add(cells.iloc[:3], statements.iloc[:1], {"b/10.txt": 3, "b/9.txt": 1}, ordinal)
     tally.add(cells.iloc[3:], statements.iloc[1:], {"a/2.txt": 4, "c/1.txt": 2}, ordinal)
-    names = {"US": "United States", "CN": "China", "HK": "China", "GB": "United Kingdom"}
-    table = tally.table(excluded={ids.index("c/1.txt")}, names=names, ids=ids)
+    names = {"US": "United States", "CN": "China", "HK": "China"}
+    excluded = {ids.index("c/1.txt")}
 
-    expected = cells[cells["article"] != "c/1.txt"].sort_values(["article", "nation"]).reset_index(drop=True)
-    assert table["article"].astype(str).tolist() == expected["article"].tolist()
-    assert table["nation"].astype(str).tolist() == expected["nation"].tolist()
-    assert table["name"].astype(str).tolist() == [names[n] for n in expected["nation"]]
-    assert table["stance"].astype(str).tolist() == expected["stance"].tolist()
-    assert table["score"].tolist() == expected["score"].tolist()
-    plain = table.astype({column: str for column in ["article", "nation", "name", "stance"]})
-    pd.testing.assert_frame_equal(strongest_cells(table).astype(plain.dtypes.to_dict()), strongest_cells(plain))
-    pd.testing.assert_frame_equal(by_nation(table, names=names), by_nation(plain, names=names))
-    assert tally.statements(set()) == {"US": 2}
-    assert tally.with_stance({ids.index("c/1.txt")}) == 8 and tally.with_stance(set()) == 10
+    plain = cells[cells["article"] != "c/1.txt"].sort_values(["article", "nation"]).reset_index(drop=True)
+    plain = plain.assign(name=plain["nation"].map(names), evidence="")
+    expected = by_nation(plain, names=names, statements={"US": 2})  # CN's only vote is excluded: its cells' sum
+    table = tally.nation_table(excluded, names, _id_ranks(ids))
+    pd.testing.assert_frame_equal(table.drop(columns="evidence"), expected.drop(columns="evidence"))
+    assert table["n_statements"].tolist() == [2, 1, 1] and table["nation"].tolist() == ["US", "HK", "CN"]
+    strongest = tally.strongest(excluded, _id_ranks(ids))
+    assert [(ids[o], n, s) for o, n, s in strongest.itertuples(index=False)] == \
+        list(strongest_cells(plain)[["article", "nation", "score"]].itertuples(index=False, name=None))
+    assert tally.with_stance(excluded) == 8 and tally.with_stance(set()) == 10
     tally.close()
 
-    # Articles added in id order: without the ids the article is its ordinal, and the table is the same.
+    # Articles added in id order: without a rank the ordinal is the article's place, and all is the same.
     in_order = sorted(ids)
     tally = _NationTally()
     tally.add(cells, statements, {}, {article: in_order.index(article) for article in in_order})
-    by_ordinal = tally.table(excluded={in_order.index("c/1.txt")}, names=names)
-    assert by_ordinal["article"].tolist() == [in_order.index(a) for a in expected["article"]]
-    pd.testing.assert_frame_equal(by_ordinal.drop(columns="article"), table.drop(columns="article"))
-    assert strongest_cells(by_ordinal)["article"].map(in_order.__getitem__).tolist() == \
-        strongest_cells(plain)["article"].tolist()
+    excluded = {in_order.index("c/1.txt")}
+    pd.testing.assert_frame_equal(tally.nation_table(excluded, names), table)
+    assert [(in_order[o], n, s) for o, n, s in tally.strongest(excluded).itertuples(index=False)] == \
+        list(strongest_cells(plain)[["article", "nation", "score"]].itertuples(index=False, name=None))
+    # Nothing kept: no rows.
+    assert tally.nation_table(set(range(4)), names).empty and tally.strongest(set(range(4))).empty
     tally.close()
 
 
-def test_nation_tally_keeps_its_numbers_on_disk_not_in_memory():
+def test_nation_tally_keeps_its_numbers_on_disk_not_in_memory(monkeypatch):
     """The streamed run's tally writes every piece's cells, votes and stance counts to disk: Python memory
     grows by a little per piece, not per cell or vote (in memory they took ~200 bytes an article), and
     the numbers come back whole."""
     import tracemalloc
 
+    from hkpolicy import tables
     from hkpolicy.pipeline import _NationTally
 
     rng = np.random.default_rng(3)
@@ -354,7 +356,20 @@ def test_nation_tally_keeps_its_numbers_on_disk_not_in_memory():
     finally:
         tracemalloc.stop()
     assert kept / (20 * 256) < 16, f"{kept / (20 * 256):.0f} bytes an article kept in memory"
-    table = tally.table(excluded={0}, names={})
-    assert len(table) == 3 * (21 * 256 - 1) and tally.with_stance(set()) == 7 * 21 * 256
-    assert np.array_equal(np.sort(table["score"].to_numpy()), np.sort(scores[3:]))
+    assert tally.with_stance(set()) == 7 * 21 * 256
+    # Read back one nation at a time: the peak holds about one nation's cells and votes (here a third),
+    # not all of them (the table of every cell and the votes at once took 2.4 MB here, against 0.85 MB;
+    # 24 bytes a cell and vote allow 1.3 MB). The bootstrap's draws are kept small.
+    monkeypatch.setattr(tables, "BOOTSTRAP_BLOCK", 1000)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        table = tally.nation_table(excluded={0}, names={})
+        peak = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+    n_cells, n_votes = 3 * 21 * 256, 7 * 21 * 256
+    assert peak < 24 * (n_cells + n_votes), f"{peak} bytes at the peak for {n_cells} cells and {n_votes} votes"
+    assert table["n_articles"].sum() == 3 * (21 * 256 - 1) and table["nation"].tolist() == sorted(nations)
+    assert np.allclose(table["score"], [round(scores[3:][k::3].mean(), 4) for k in range(3)])
     tally.close()

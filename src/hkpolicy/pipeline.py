@@ -73,7 +73,7 @@ from .engine import Engine, map_batches  # noqa: F401  (map_batches: for callers
 from .ingest import corpus_base, corpus_names, read_files, read_provenance, records_to_frames
 from .io import SpooledColumns, csv_rows, write_table
 from .stance import score_stance
-from .tables import by_article, by_nation, nation_evidence
+from .tables import NATION_EVIDENCE_CELLS, by_article, by_nation, nation_evidence, nation_row, nation_table
 
 CLAIM_SORT = ["article", "sentence_id", "nation"]
 # Files per task. A batch costs ~25 ms whatever its size (frames, groupings, sorting, formatting); at 256
@@ -117,8 +117,6 @@ def build_tables(claims: pd.DataFrame, duplicates: set[str] | None = None) -> di
 
 VOICE_SORT = ["article", "sentence_id", "actor"]
 CELL_SORT = ["article", "nation"]
-# What the nation table needs of each article-nation cell (the evidence cut to its first sentence).
-SLIM_CELL_COLUMNS = ["article", "nation", "name", "stance", "score", "n_claims", "n_statements", "evidence"]
 
 
 def serialise_rows(frame: pd.DataFrame, sort_by: list[str]) -> tuple:
@@ -430,22 +428,13 @@ def process_files_for_run(items: list[tuple[str, dict | None]], base: str, colum
 STANCE_CODES = {"": 0, "oppose": 1, "support": 2, "neutral": 3}
 
 
-def _sorted_categorical(codes: np.ndarray, labels: list[str]) -> pd.Categorical:
-    """``labels[code]`` for each of ``codes`` as a categorical whose categories are the labels present, in
-    string order (so that its codes sort as the strings do); equal labels share a category."""
-    present = np.unique(codes)
-    categories = sorted({labels[code] for code in present.tolist()})
-    position = {label: i for i, label in enumerate(categories)}
-    recode = np.array([position[labels[code]] for code in present.tolist()], dtype=np.int64)
-    return pd.Categorical.from_codes(recode[np.searchsorted(present, codes)], categories=categories)
-
-
 class _NationTally:
     """What the nation table needs of every article-nation cell, as numbers: article ordinal, nation,
     stance, score, claim and statement counts; per voting claim the statement-key hash; per article its
     claims with a stance. Written to a temporary file as they come (``io.SpooledColumns``: 29 bytes a
-    cell, 16 a vote, on disk) and read back once, at the end. The evidence of the few strongest cells is
-    read back from the cells table."""
+    cell, 16 a vote, on disk) and read back at the end one nation at a time: in memory, one nation's cells
+    of the kept articles (~30 bytes each) and its votes (8 bytes each), never every nation's. The evidence
+    of the few strongest cells is read back from the cells table."""
 
     def __init__(self):
         self.nations: dict[str, int] = {}
@@ -471,59 +460,82 @@ class _NationTally:
             stance_ordinal=np.array([ordinal[a] for a in with_stance], dtype=np.int32),
             stance_claims=np.array(list(with_stance.values()), dtype=np.int64))
 
-    def _joined(self, prefix: str, names: list[str]) -> dict[str, np.ndarray]:
-        return {name: self._spool.column(f"{prefix}_{name}") for name in names}
+    def _kept(self, prefix: str, names: list[str], excluded: np.ndarray, nation: int | None = None) -> dict:
+        """Columns ``names`` of the spooled rows (``prefix``: "cell", "vote" or "stance") of the articles
+        not ``excluded`` (sorted ordinals), of one ``nation`` (its code) or all, in the order added: read
+        piece by piece, only the rows asked for held."""
+        read = ["ordinal"] + (["nation"] if nation is not None else []) + [n for n in names if n != "ordinal"]
+        parts: dict[str, list[np.ndarray]] = {name: [] for name in names}
+        for piece in zip(*(self._spool.pieces(f"{prefix}_{name}") for name in read)):
+            piece = dict(zip(read, piece))
+            keep = ~np.isin(piece["ordinal"], excluded)
+            if nation is not None:
+                keep &= piece["nation"] == nation
+            for name in names:
+                parts[name].append(piece[name][keep])
+        return {name: np.concatenate(values) if values else np.empty(0, dtype=np.int64)
+                for name, values in parts.items()}
+
+    def _nations(self, excluded: np.ndarray, rank: np.ndarray | None):
+        """(nation, its cells of the kept articles) for each nation with any, in string order; the cells
+        (ordinal, stance code, score, n_claims, n_statements, and ``key``: the article's place in id order,
+        the ordinal itself without a ``rank`` of ordinals) sorted by article."""
+        for nation in sorted(self.nations):
+            cells = self._kept("cell", ["ordinal", "stance", "score", "n_claims", "n_statements"], excluded,
+                               self.nations[nation])
+            if len(cells["ordinal"]) == 0:
+                continue
+            ordinal = cells["ordinal"].astype(np.int64)
+            key = ordinal if rank is None else rank[ordinal]
+            order = np.argsort(key, kind="stable")
+            yield nation, {"key": key[order], **{name: values[order] for name, values in cells.items()}}
+
+    def strongest(self, excluded: set[int], rank: np.ndarray | None = None) -> pd.DataFrame:
+        """The cells whose evidence each nation's row quotes (``tables.strongest_cells``: the largest
+        absolute scores, the first article on ties), as columns ``ordinal``, ``nation``, ``score``.
+        ``rank``: each ordinal's place in id order, when articles were not added in id order."""
+        rows = []
+        for nation, cells in self._nations(_sorted_ordinals(excluded), rank):
+            top = np.lexsort((cells["key"], -np.abs(cells["score"])))[:NATION_EVIDENCE_CELLS]
+            rows += [(ordinal, nation, score) for ordinal, score
+                     in zip(cells["ordinal"][top].tolist(), cells["score"][top].tolist())]
+        return pd.DataFrame(rows, columns=["ordinal", "nation", "score"])
+
+    def nation_table(self, excluded: set[int], names: dict[str, str], rank: np.ndarray | None = None) -> pd.DataFrame:
+        """``tables.by_nation``'s table of the articles not ``excluded`` (ordinals), its evidence empty, with
+        ``n_statements`` the distinct statement keys of the nation's votes (the sum of its cells' counts if
+        it has none). ``rank`` as in ``strongest``."""
+        excluded = _sorted_ordinals(excluded)
+        rows = []
+        for nation, cells in self._nations(excluded, rank):
+            counts = np.bincount(cells["stance"].astype(np.int64), minlength=len(STANCE_CODES))
+            keys = np.sort(self._kept("vote", ["key"], excluded, self.nations[nation])["key"])
+            n_statements = int(np.count_nonzero(keys[1:] != keys[:-1])) + 1 if len(keys) \
+                else int(cells["n_statements"].sum())
+            rows.append(nation_row(
+                nation, names.get(nation, nation), cells["score"].astype(float),
+                n_oppose=int(counts[STANCE_CODES["oppose"]]), n_support=int(counts[STANCE_CODES["support"]]),
+                n_neutral=int(counts[STANCE_CODES["neutral"]]), n_claims=int(cells["n_claims"].sum()),
+                n_statements=n_statements))
+        return nation_table(rows)
+
+    def with_stance(self, excluded: set[int]) -> int:
+        """Claims with a stance in the kept articles."""
+        return int(self._kept("stance", ["claims"], _sorted_ordinals(excluded))["claims"].sum())
 
     def close(self) -> None:
         self._spool.close()
 
-    def with_stance(self, excluded: set[int]) -> int:
-        """Claims with a stance in the kept articles."""
-        counts = self._joined("stance", ["ordinal", "claims"])
-        keep = ~np.isin(counts["ordinal"], np.fromiter(excluded, dtype=np.int64, count=len(excluded)))
-        return int(counts["claims"][keep].sum())
 
-    def table(self, excluded: set[int], names: dict[str, str], ids: list[str] | None = None) -> pd.DataFrame:
-        """The cells of the articles not ``excluded`` (ordinals) as an article table (``SLIM_CELL_COLUMNS``;
-        evidence still empty), sorted.
+def _sorted_ordinals(ordinals) -> np.ndarray:
+    return np.array(sorted(ordinals), dtype=np.int64)
 
-        Nation, name and stance are categoricals whose categories (the values present) are in string
-        order, so they sort, group and compare as the strings would; a cell then costs a few bytes of codes
-        instead of its own strings (~200 bytes a cell as str columns). With the article ``ids`` (by
-        ordinal), so is the article; without, the article is its ordinal, which must then sort as the
-        ids do (articles added in id order)."""
-        cells = self._joined("cell", ["ordinal", "nation", "stance", "score", "n_claims", "n_statements"])
-        keep = ~np.isin(cells["ordinal"], np.fromiter(excluded, dtype=np.int64, count=len(excluded)))
-        nation_of = list(self.nations)
-        article = cells["ordinal"][keep].astype(np.int64)
-        if ids is not None:
-            article = _sorted_categorical(article, ids)
-        nation = _sorted_categorical(cells["nation"][keep].astype(np.int64), nation_of)
-        name = _sorted_categorical(cells["nation"][keep].astype(np.int64), [names.get(n, n) for n in nation_of])
-        stance = _sorted_categorical(cells["stance"][keep].astype(np.int64), list(STANCE_CODES))
-        order = np.lexsort((nation.codes, article.codes if ids is not None else article))  # CELL_SORT
-        table = pd.DataFrame({
-            "article": article[order], "nation": nation[order], "name": name[order], "stance": stance[order],
-            "score": cells["score"][keep][order].astype(float),
-            "n_claims": cells["n_claims"][keep][order].astype(np.int64),
-            "n_statements": cells["n_statements"][keep][order].astype(np.int64), "evidence": ""},
-            columns=SLIM_CELL_COLUMNS)
-        return table
 
-    def statements(self, excluded: set[int]) -> dict[str, int]:
-        """{nation: distinct statement keys} over the kept articles."""
-        votes = self._joined("vote", ["ordinal", "nation", "key"])
-        if len(votes["key"]) == 0:
-            return {}
-        keep = ~np.isin(votes["ordinal"], np.fromiter(excluded, dtype=np.int64, count=len(excluded)))
-        nations, keys = votes["nation"][keep], votes["key"][keep]
-        # Distinct (nation, key) pairs by sorting (a pandas drop_duplicates hashed ~100 bytes a vote).
-        order = np.lexsort((keys, nations))
-        nations, keys = nations[order], keys[order]
-        first = np.r_[True, (nations[1:] != nations[:-1]) | (keys[1:] != keys[:-1])] if len(keys) else keys.astype(bool)
-        codes, counts = np.unique(nations[first], return_counts=True)
-        nation_of = list(self.nations)
-        return {nation_of[code]: int(count) for code, count in zip(codes.tolist(), counts.tolist())}
+def _id_ranks(ids: list[str]) -> np.ndarray:
+    """Each position's place in the string order of ``ids``."""
+    rank = np.empty(len(ids), dtype=np.int64)
+    rank[sorted(range(len(ids)), key=ids.__getitem__)] = np.arange(len(ids))
+    return rank
 
 
 def run_study(raw: str | Path, out: str | Path, columns: dict[str, str] | None = None, keep_duplicates: bool = False,
@@ -540,7 +552,6 @@ def run_study(raw: str | Path, out: str | Path, columns: dict[str, str] | None =
     from functools import partial
 
     from .duplicates import DuplicateIndex, _reason
-    from .tables import strongest_cells
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -609,8 +620,9 @@ def run_study(raw: str | Path, out: str | Path, columns: dict[str, str] | None =
         position_of = index.positions()  # {id: ordinal} of the groups' members
         n_articles = len(index)
         # Articles added in id order (the usual case): the cells key articles by ordinal, which sorts as
-        # the ids do, and only the ids quoted are read back; otherwise every id is read, to sort by.
+        # the ids do, and only the ids quoted are read back; otherwise every id is read, to rank them.
         ids = None if index.in_id_order else list(index.ids_at(range(n_articles)).values())
+        rank = None if ids is None else _id_ranks(ids)
         representative_of = dict(zip(found["article"], found["duplicate_of"]))
         reasons = {row.article: _reason(row.kind, row.duplicate_of, float(row.similarity))
                    for row in found.itertuples()}
@@ -619,20 +631,16 @@ def run_study(raw: str | Path, out: str | Path, columns: dict[str, str] | None =
             status_counts["duplicate"] = len(representative_of)
             status_counts["ok"] -= len(representative_of)
 
-        # The nation table's numbers are read back from disk; its evidence is read while the cells are copied.
+        # The nation table's numbers are read back from disk, a nation at a time; its evidence is read
+        # while the cells are copied: only that of the cells a nation's row quotes.
         excluded_ordinals = {position_of[article] for article in excluded}
-        cells = tally.table(excluded_ordinals, names, ids=ids)
-        # The cells a nation's row quotes (the rest of the evidence is never read in this process).
-        strongest = strongest_cells(cells) if len(cells) else cells
+        strongest = tally.strongest(excluded_ordinals, rank)
+        ordinals = strongest["ordinal"].tolist()
+        quoted = index.ids_at(ordinals) if ids is None else {ordinal: ids[ordinal] for ordinal in ordinals}
+        strongest = strongest.assign(article=[quoted[ordinal] for ordinal in ordinals])
         # The articles the copies act on, by ordinal (the rows of all others are copied as they are).
         acting = {ordinal: article for article, ordinal in position_of.items()}
-        if ids is None:
-            quoted = index.ids_at(strongest["article"].tolist())
-            strongest = strongest.assign(article=[quoted[ordinal] for ordinal in strongest["article"].tolist()])
-            acting.update(quoted)
-        else:
-            quoted_articles = set(strongest["article"])
-            acting.update((i, article) for i, article in enumerate(ids) if article in quoted_articles)
+        acting.update(quoted)
         wanted = set(zip(strongest["article"], strongest["nation"]))
         index.close()
         index = ids = None
@@ -647,8 +655,7 @@ def run_study(raw: str | Path, out: str | Path, columns: dict[str, str] | None =
         # The biggest tables first: a local run copies them side by side in its worker processes, while
         # this process works out the nation table's numbers (bootstrap intervals); its evidence comes after.
         copied = runner.start_each(_copy_spool, copies_to_make)
-        nation_table = by_nation(cells, names=names, statements=tally.statements(excluded_ordinals))
-        del cells
+        nation_table = tally.nation_table(excluded_ordinals, names, rank)
         (counts["claims"], _), _, (counts["cells"], evidence), _, _ = copied()
         n_voting = tally.with_stance(excluded_ordinals)
         tally.close()

@@ -175,18 +175,28 @@ def by_nation(article_table: pd.DataFrame, names: dict[str, str] | None = None,
     rows = []
     for nation, group in article_table.groupby("nation", sort=True):
         counts = group["stance"].value_counts()
-        scores = group["score"].to_numpy(dtype=float)
-        low, high = bootstrap_interval(scores)
-        mean = float(scores.mean())
-        n_polar = int(counts.get("oppose", 0) + counts.get("support", 0))
-        evidence = nation_evidence(group)
-        rows.append({
-            "nation": nation, "name": names.get(nation, group["name"].iloc[0]),
-            "stance": net_stance(mean, n_polar, int(counts.get("neutral", 0))), "score": round(mean, 4),
-            "ci_low": low, "ci_high": high, "n_articles": len(group), "n_claims": int(group["n_claims"].sum()),
-            "n_statements": statements.get(nation, int(group["n_statements"].sum())),
-            "n_oppose": int(counts.get("oppose", 0)), "n_support": int(counts.get("support", 0)),
-            "n_neutral": int(counts.get("neutral", 0)), "evidence": evidence,
-        })
+        rows.append(nation_row(
+            nation, names.get(nation, group["name"].iloc[0]), group["score"].to_numpy(dtype=float),
+            n_oppose=int(counts.get("oppose", 0)), n_support=int(counts.get("support", 0)),
+            n_neutral=int(counts.get("neutral", 0)), n_claims=int(group["n_claims"].sum()),
+            n_statements=statements.get(nation, int(group["n_statements"].sum())), evidence=nation_evidence(group)))
+    return nation_table(rows)
+
+
+def nation_row(nation: str, name: str, scores: np.ndarray, n_oppose: int, n_support: int, n_neutral: int,
+               n_claims: int, n_statements: int, evidence: str = "") -> dict:
+    """One nation's row of ``by_nation``'s table (``NATION_TABLE_COLUMNS``) from its cells' numbers:
+    ``scores``, its article-nation scores in article order (the bootstrap resamples them in that order),
+    the counts of its cells by stance, its claims and distinct statements, and its evidence."""
+    low, high = bootstrap_interval(scores)
+    mean = float(scores.mean())
+    return {"nation": nation, "name": name, "stance": net_stance(mean, n_oppose + n_support, n_neutral),
+            "score": round(mean, 4), "ci_low": low, "ci_high": high, "n_articles": len(scores),
+            "n_claims": n_claims, "n_statements": n_statements, "n_oppose": n_oppose, "n_support": n_support,
+            "n_neutral": n_neutral, "evidence": evidence}
+
+
+def nation_table(rows: list[dict]) -> pd.DataFrame:
+    """``nation_row`` rows as ``by_nation``'s table: sorted by score, then nation."""
     table = pd.DataFrame(rows, columns=NATION_TABLE_COLUMNS)
     return table.sort_values(["score", "nation"], kind="stable").reset_index(drop=True)

@@ -357,9 +357,8 @@ def test_nation_tally_keeps_its_numbers_on_disk_not_in_memory(monkeypatch):
         tracemalloc.stop()
     assert kept / (20 * 256) < 16, f"{kept / (20 * 256):.0f} bytes an article kept in memory"
     assert tally.with_stance(set()) == 7 * 21 * 256
-    # Read back one nation at a time: the peak holds about one nation's cells and votes (here a third),
-    # not all of them (the table of every cell and the votes at once took 2.4 MB here, against 0.85 MB;
-    # 24 bytes a cell and vote allow 1.3 MB). The bootstrap's draws are kept small.
+    # Read back as numbers by nation, not as a table of every cell (which with the votes took 2.4 MB here,
+    # ~45 bytes a cell or vote; 32 allow 1.7 MB). The bootstrap's draws are kept small.
     monkeypatch.setattr(tables, "BOOTSTRAP_BLOCK", 1000)
     tracemalloc.start()
     try:
@@ -369,7 +368,7 @@ def test_nation_tally_keeps_its_numbers_on_disk_not_in_memory(monkeypatch):
     finally:
         tracemalloc.stop()
     n_cells, n_votes = 3 * 21 * 256, 7 * 21 * 256
-    assert peak < 24 * (n_cells + n_votes), f"{peak} bytes at the peak for {n_cells} cells and {n_votes} votes"
+    assert peak < 32 * (n_cells + n_votes), f"{peak} bytes at the peak for {n_cells} cells and {n_votes} votes"
     assert table["n_articles"].sum() == 3 * (21 * 256 - 1) and table["nation"].tolist() == sorted(nations)
     assert np.allclose(table["score"], [round(scores[3:][k::3].mean(), 4) for k in range(3)])
     tally.close()

@@ -73,7 +73,7 @@ from .engine import Engine, map_batches  # noqa: F401  (map_batches: for callers
 from .ingest import corpus_base, corpus_names, read_files, read_provenance, records_to_frames
 from .io import SpooledColumns, csv_rows, write_table
 from .stance import score_stance
-from .tables import NATION_EVIDENCE_CELLS, by_article, by_nation, nation_evidence, nation_row, nation_table
+from .tables import NATION_EVIDENCE_CELLS, by_article, by_nation, nation_evidence, nation_row, nation_table_of
 
 CLAIM_SORT = ["article", "sentence_id", "nation"]
 # Files per task. A batch costs ~25 ms whatever its size (frames, groupings, sorting, formatting); at 256
@@ -432,9 +432,9 @@ class _NationTally:
     """What the nation table needs of every article-nation cell, as numbers: article ordinal, nation,
     stance, score, claim and statement counts; per voting claim the statement-key hash; per article its
     claims with a stance. Written to a temporary file as they come (``io.SpooledColumns``: 29 bytes a
-    cell, 16 a vote, on disk) and read back at the end one nation at a time: in memory, one nation's cells
-    of the kept articles (~30 bytes each) and its votes (8 bytes each), never every nation's. The evidence
-    of the few strongest cells is read back from the cells table."""
+    cell, 16 a vote, on disk) and read back at the end, a pass over the pieces per table: in memory, of the
+    kept articles' cells and votes only the numbers asked for, by nation (~21 bytes a cell, 8 a vote),
+    never a table of them. The evidence of the few strongest cells is read back from the cells table."""
 
     def __init__(self):
         self.nations: dict[str, int] = {}
@@ -460,30 +460,35 @@ class _NationTally:
             stance_ordinal=np.array([ordinal[a] for a in with_stance], dtype=np.int32),
             stance_claims=np.array(list(with_stance.values()), dtype=np.int64))
 
-    def _kept(self, prefix: str, names: list[str], excluded: np.ndarray, nation: int | None = None) -> dict:
-        """Columns ``names`` of the spooled rows (``prefix``: "cell", "vote" or "stance") of the articles
-        not ``excluded`` (sorted ordinals), of one ``nation`` (its code) or all, in the order added: read
-        piece by piece, only the rows asked for held."""
-        read = ["ordinal"] + (["nation"] if nation is not None else []) + [n for n in names if n != "ordinal"]
-        parts: dict[str, list[np.ndarray]] = {name: [] for name in names}
+    def _by_nation(self, prefix: str, names: list[str], excluded: set[int]) -> dict[int, dict[str, np.ndarray]]:
+        """{nation code: {name: array}}: the columns ``names`` of the spooled rows (``prefix``: "cell" or
+        "vote") of the articles not ``excluded`` (ordinals), by nation, in the order added. One pass over the
+        pieces; only the columns asked for are held (a few bytes a row, against ~100 as a table)."""
+        read = ["ordinal", "nation"] + [name for name in names if name != "ordinal"]
+        dropped = _dropped(excluded)
+        parts: dict[int, dict[str, list[np.ndarray]]] = {}
         for piece in zip(*(self._spool.pieces(f"{prefix}_{name}") for name in read)):
             piece = dict(zip(read, piece))
-            keep = ~np.isin(piece["ordinal"], excluded)
-            if nation is not None:
-                keep &= piece["nation"] == nation
-            for name in names:
-                parts[name].append(piece[name][keep])
-        return {name: np.concatenate(values) if values else np.empty(0, dtype=np.int64)
-                for name, values in parts.items()}
+            kept = np.flatnonzero(~_lookup(dropped, piece["ordinal"]))
+            nation = piece["nation"][kept]
+            order = kept[np.argsort(nation, kind="stable")]  # the kept rows grouped by nation, in order
+            codes = piece["nation"][order]
+            starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if len(codes) else codes
+            for start, end in zip(starts.tolist(), starts[1:].tolist() + [len(codes)]):
+                columns = parts.setdefault(int(codes[start]), {name: [] for name in names})
+                for name in names:
+                    columns[name].append(piece[name][order[start:end]])
+        return {code: {name: np.concatenate(values) for name, values in parts.pop(code).items()}
+                for code in sorted(parts)}
 
-    def _nations(self, excluded: np.ndarray, rank: np.ndarray | None):
+    def _nations(self, excluded: set[int], rank: np.ndarray | None):
         """(nation, its cells of the kept articles) for each nation with any, in string order; the cells
         (ordinal, stance code, score, n_claims, n_statements, and ``key``: the article's place in id order,
         the ordinal itself without a ``rank`` of ordinals) sorted by article."""
+        by_code = self._by_nation("cell", ["ordinal", "stance", "score", "n_claims", "n_statements"], excluded)
         for nation in sorted(self.nations):
-            cells = self._kept("cell", ["ordinal", "stance", "score", "n_claims", "n_statements"], excluded,
-                               self.nations[nation])
-            if len(cells["ordinal"]) == 0:
+            cells = by_code.pop(self.nations[nation], None)  # let each nation's arrays go once done
+            if cells is None:
                 continue
             ordinal = cells["ordinal"].astype(np.int64)
             key = ordinal if rank is None else rank[ordinal]
@@ -495,7 +500,7 @@ class _NationTally:
         absolute scores, the first article on ties), as columns ``ordinal``, ``nation``, ``score``.
         ``rank``: each ordinal's place in id order, when articles were not added in id order."""
         rows = []
-        for nation, cells in self._nations(_sorted_ordinals(excluded), rank):
+        for nation, cells in self._nations(excluded, rank):
             top = np.lexsort((cells["key"], -np.abs(cells["score"])))[:NATION_EVIDENCE_CELLS]
             rows += [(ordinal, nation, score) for ordinal, score
                      in zip(cells["ordinal"][top].tolist(), cells["score"][top].tolist())]
@@ -505,30 +510,49 @@ class _NationTally:
         """``tables.by_nation``'s table of the articles not ``excluded`` (ordinals), its evidence empty, with
         ``n_statements`` the distinct statement keys of the nation's votes (the sum of its cells' counts if
         it has none). ``rank`` as in ``strongest``."""
-        excluded = _sorted_ordinals(excluded)
+        # Distinct statements first (their keys then go), then the cells.
+        distinct = {code: _count_distinct(votes["key"])
+                    for code, votes in self._by_nation("vote", ["key"], excluded).items()}
         rows = []
         for nation, cells in self._nations(excluded, rank):
             counts = np.bincount(cells["stance"].astype(np.int64), minlength=len(STANCE_CODES))
-            keys = np.sort(self._kept("vote", ["key"], excluded, self.nations[nation])["key"])
-            n_statements = int(np.count_nonzero(keys[1:] != keys[:-1])) + 1 if len(keys) \
-                else int(cells["n_statements"].sum())
+            n_statements = distinct.get(self.nations[nation], int(cells["n_statements"].sum()))
             rows.append(nation_row(
                 nation, names.get(nation, nation), cells["score"].astype(float),
                 n_oppose=int(counts[STANCE_CODES["oppose"]]), n_support=int(counts[STANCE_CODES["support"]]),
                 n_neutral=int(counts[STANCE_CODES["neutral"]]), n_claims=int(cells["n_claims"].sum()),
                 n_statements=n_statements))
-        return nation_table(rows)
+        return nation_table_of(rows)
 
     def with_stance(self, excluded: set[int]) -> int:
         """Claims with a stance in the kept articles."""
-        return int(self._kept("stance", ["claims"], _sorted_ordinals(excluded))["claims"].sum())
+        dropped = _dropped(excluded)
+        return int(sum(claims[~_lookup(dropped, ordinals)].sum() for ordinals, claims
+                       in zip(self._spool.pieces("stance_ordinal"), self._spool.pieces("stance_claims"))))
 
     def close(self) -> None:
         self._spool.close()
 
 
-def _sorted_ordinals(ordinals) -> np.ndarray:
-    return np.array(sorted(ordinals), dtype=np.int64)
+def _count_distinct(values: np.ndarray) -> int:
+    """How many distinct values, by sorting (a hashing ``np.unique`` on integers is slow in numpy 2.4)."""
+    values = np.sort(values)
+    return int(np.count_nonzero(values[1:] != values[:-1])) + 1 if len(values) else 0
+
+
+def _dropped(ordinals: set[int]) -> np.ndarray:
+    """A lookup of ``ordinals``: True at each (1 byte an article up to the largest)."""
+    dropped = np.zeros(max(ordinals) + 1 if ordinals else 0, dtype=bool)
+    dropped[list(ordinals)] = True
+    return dropped
+
+
+def _lookup(dropped: np.ndarray, ordinals: np.ndarray) -> np.ndarray:
+    """``dropped`` at each of ``ordinals`` (False past its end)."""
+    inside = ordinals < len(dropped)
+    found = np.zeros(len(ordinals), dtype=bool)
+    found[inside] = dropped[ordinals[inside]]
+    return found
 
 
 def _id_ranks(ids: list[str]) -> np.ndarray:

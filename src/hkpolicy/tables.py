@@ -180,7 +180,7 @@ def by_nation(article_table: pd.DataFrame, names: dict[str, str] | None = None,
             n_oppose=int(counts.get("oppose", 0)), n_support=int(counts.get("support", 0)),
             n_neutral=int(counts.get("neutral", 0)), n_claims=int(group["n_claims"].sum()),
             n_statements=statements.get(nation, int(group["n_statements"].sum())), evidence=nation_evidence(group)))
-    return nation_table(rows)
+    return nation_table_of(rows)
 
 
 def nation_row(nation: str, name: str, scores: np.ndarray, n_oppose: int, n_support: int, n_neutral: int,
@@ -196,7 +196,7 @@ def nation_row(nation: str, name: str, scores: np.ndarray, n_oppose: int, n_supp
             "n_neutral": n_neutral, "evidence": evidence}
 
 
-def nation_table(rows: list[dict]) -> pd.DataFrame:
+def nation_table_of(rows: list[dict]) -> pd.DataFrame:
     """``nation_row`` rows as ``by_nation``'s table: sorted by score, then nation."""
     table = pd.DataFrame(rows, columns=NATION_TABLE_COLUMNS)
     return table.sort_values(["score", "nation"], kind="stable").reset_index(drop=True)

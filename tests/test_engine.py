@@ -265,6 +265,35 @@ def test_pool_workers_run_with_the_tuned_garbage_collector():
     assert _gc_state(None) == before
 
 
+def test_run_freezes_the_shared_heap_while_its_workers_run(monkeypatch, tmp_path):
+    """The process that forks the workers freezes what they share for its garbage collector while they
+    run (its collections would otherwise copy the pages they share), and leaves the collector as it found
+    it: unfrozen after the run, and a freeze made before the run kept."""
+    import gc
+
+    from hkpolicy import engine as engines
+
+    seen = []
+    enter = engines.Engine.__enter__
+
+    def spy(self):
+        seen.append(gc.get_freeze_count())
+        return enter(self)
+
+    monkeypatch.setattr(engines.Engine, "__enter__", spy)
+    assert gc.get_freeze_count() == 0
+    run_study(RAW, tmp_path / "a", progress=False, workers=2)
+    assert seen[-1] > 10_000 and gc.get_freeze_count() == 0  # the dictionaries, models, modules: frozen
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with engines.frozen_heap():
+            assert gc.get_freeze_count() >= frozen
+        assert gc.get_freeze_count() >= frozen  # someone else's freeze is not undone
+    finally:
+        gc.unfreeze()
+
+
 def test_cli_default_batch_size_is_the_pipeline_default():
     from hkpolicy import cli, pipeline
 

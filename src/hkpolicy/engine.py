@@ -16,6 +16,7 @@ from __future__ import annotations
 import gc
 import os
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from typing import Callable, TypeVar
 
 import pandas as pd
@@ -29,6 +30,24 @@ T = TypeVar("T")
 # inherits (dictionaries, compiled patterns, the model) are frozen: collections neither walk them nor write
 # to their pages (which would copy pages shared with the parent).
 WORKER_GC_THRESHOLD = (10_000, 10, 10)
+
+
+@contextmanager
+def frozen_heap():
+    """The objects alive now frozen for the garbage collector (``gc.freeze``) until the block ends.
+
+    For the process that forks the workers, after it has compiled what they share: its own collections no
+    longer walk those objects, and walking them (a write to each one's header) made this process's copy of
+    every page it touched private, though the workers still map the original (measured at 20k articles:
+    34 MiB more private memory in the main process, 21 MiB more PSS; each worker 5 MiB). Unfrozen at the
+    end, unless something was frozen before (then left as it was found)."""
+    frozen_before = gc.get_freeze_count()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        if not frozen_before:
+            gc.unfreeze()
 
 
 def tune_worker() -> None:

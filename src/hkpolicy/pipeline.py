@@ -69,7 +69,7 @@ import pandas as pd
 
 from .actors import nation_names
 from .claims import extract_claims_and_voices
-from .engine import Engine, map_batches  # noqa: F401  (map_batches: for callers mapping their own batches)
+from .engine import Engine, frozen_heap, map_batches  # noqa: F401  (map_batches: for callers mapping their own batches)
 from .ingest import corpus_base, corpus_names, read_files, read_provenance, records_to_frames
 from .io import SpooledColumns, csv_rows, write_table
 from .stance import score_stance
@@ -599,7 +599,7 @@ def run_study(raw: str | Path, out: str | Path, columns: dict[str, str] | None =
     bar = tqdm(total=n_files, desc="read and analyse", unit="file", disable=not progress or n_files < 50)
     if engine == "local" or (engine == "dask" and not scheduler):
         warm_up()  # compile dictionaries once, before worker processes are forked (a cluster elsewhere: its own)
-    with tempfile.TemporaryDirectory(dir=out, prefix=".run-") as scratch, \
+    with frozen_heap(), tempfile.TemporaryDirectory(dir=out, prefix=".run-") as scratch, \
             Engine(engine, scheduler=scheduler, workers=workers) as runner:
         scratch = Path(scratch)
         spools = {name: _Spool(scratch / f"{name}.csv", list(empty[name].columns), sort_by)

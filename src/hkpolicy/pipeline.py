@@ -36,9 +36,13 @@ so reading, cleaning, analysis and formatting all run on every core. The main pr
 So while the corpus streams the main process keeps nothing in memory per article but the offsets of the
 spilled shingle sets (16 bytes): its memory stays level however long the corpus (README, Performance).
 What it needs of every article is read back once, at the end: the duplicate groups one LSH band at a time
-(8 bytes an article, plus the candidate pairs), then the kept cells' and votes' numbers (a few dozen
-bytes a cell) for the nation table; only the ids that the tables quote or edit are read back (all of
-them only if the files did not come in id order). That end is the run's peak, and it grows with the corpus.
+(a band's hashes and candidate pairs, each pair decided as the band is read; signature rows read straight
+into memory, never a mapping of the whole file), then the kept cells' and votes' numbers by nation (~21
+bytes a cell, 8 a vote) for the nation table; only the ids that the tables quote or edit are read back (all
+of them only if the files did not come in id order). That end is the run's peak: a few tens of MiB at 100k
+articles above the stream's level, growing with the corpus by those few bytes a cell and vote. While the
+workers run, the objects they share with the main process are frozen for its garbage collector
+(``engine.frozen_heap``), whose collections would otherwise copy the pages they share.
 
 Duplicates are only known once everything is read, so every article is analysed, duplicates included,
 and at the end the duplicates' claims, voices and cells are dropped (unless ``keep_duplicates``); the

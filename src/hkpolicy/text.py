@@ -430,18 +430,17 @@ def _unguarded_punkt_classes():
         re_boundary_realignment = _unguarded_pattern(PunktLanguageVars.re_boundary_realignment)
 
         def _word_tokenizer_re(self):
-            try:
-                return self._unguarded_word_tokenizer
-            except AttributeError:
-                self._unguarded_word_tokenizer = _unguarded_pattern(super()._word_tokenizer_re())
-                return self._unguarded_word_tokenizer
+            return self._unguarded("word tokenizer", super()._word_tokenizer_re)
 
         def period_context_re(self):
-            try:
-                return self._unguarded_period_context
-            except AttributeError:
-                self._unguarded_period_context = _unguarded_pattern(super().period_context_re())
-                return self._unguarded_period_context
+            return self._unguarded("period context", super().period_context_re)
+
+        def _unguarded(self, name: str, guarded):
+            """The pattern ``guarded()`` gives, unguarded, made once per instance (as nltk caches its own)."""
+            patterns = self.__dict__.setdefault("_unguarded_patterns", {})
+            if name not in patterns:
+                patterns[name] = _unguarded_pattern(guarded())
+            return patterns[name]
 
     non_punct = _unguarded_pattern(punkt._re_non_punct)  # a module constant, read by ``is_non_punct``
 

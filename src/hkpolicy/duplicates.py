@@ -47,7 +47,7 @@ import pandas as pd
 from datasketch import MinHash
 
 from .ingest import MANIFEST_COLUMNS
-from .io import SpooledColumns
+from .io import SpooledColumns, distinct_sorted
 
 DUPLICATE_COLUMNS = ["article", "duplicate_of", "kind", "similarity"]  # find_duplicates
 ARTICLE_EXTRA_COLUMNS = ["duplicate_of", "n_copies", "copy_outlets"]  # added to the articles by mark_duplicates
@@ -274,7 +274,7 @@ class _SpilledRows:
             return np.empty((0, self.width), dtype=np.uint32)
         if self._pending:
             self._flush()
-        distinct = _distinct(rows)
+        distinct = distinct_sorted(rows)
         if distinct[0] < 0 or 4 * self.width * (int(distinct[-1]) + 1) > self._written:
             raise IndexError(f"rows outside the store's {len(self)}")
         gathered = np.empty((len(distinct), self.width), dtype=np.uint32)
@@ -389,19 +389,7 @@ def _band_pair_keys(hashes: np.ndarray, rows: np.ndarray) -> np.ndarray:
 def _pair_keys(pairs: np.ndarray) -> np.ndarray:
     """Each pair of rows (below 2**31) as one sorted int64, larger row in the high half: sorting and
     merging keys is several times faster than sorting rows of two columns."""
-    return _distinct((pairs.max(axis=1) << 32) | pairs.min(axis=1)) if len(pairs) else np.empty(0, dtype=np.int64)
-
-
-def _distinct(values: np.ndarray) -> np.ndarray:
-    """The distinct values, sorted: ``np.unique`` by sorting (numpy 2.4's ``unique`` hashes integers: 2 s
-    for 2 million distinct ones, against 0.01 s to sort them)."""
-    values = np.sort(values)
-    if len(values) < 2:
-        return values
-    keep = np.empty(len(values), dtype=bool)
-    keep[0] = True
-    np.not_equal(values[1:], values[:-1], out=keep[1:])
-    return values[keep]
+    return distinct_sorted((pairs.max(axis=1) << 32) | pairs.min(axis=1)) if len(pairs) else np.empty(0, dtype=np.int64)
 
 
 def _pairs_of(keys: np.ndarray) -> np.ndarray:

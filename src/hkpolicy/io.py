@@ -1,4 +1,5 @@
-"""Writing tables: UTF-8 CSV with a stable column order and sorted rows, so re-runs are byte-identical."""
+"""Writing tables: UTF-8 CSV with a stable column order and sorted rows, so re-runs are byte-identical; and
+the temporary files of numbers a streamed run keeps (``SpooledColumns``) and reads back."""
 
 from __future__ import annotations
 
@@ -175,3 +176,16 @@ class SpooledColumns:
 
     def close(self) -> None:
         self._file.close()
+
+
+def distinct_sorted(values: np.ndarray) -> np.ndarray:
+    """The distinct values of a numeric array (spooled numbers read back: keys, pairs, rows), sorted:
+    ``np.unique`` by sorting (numpy 2.4's ``unique`` hashes integers: 2 s for 2 million distinct ones,
+    against 0.01 s to sort them)."""
+    values = np.sort(values)
+    if len(values) < 2:
+        return values
+    keep = np.empty(len(values), dtype=bool)
+    keep[0] = True
+    np.not_equal(values[1:], values[:-1], out=keep[1:])
+    return values[keep]

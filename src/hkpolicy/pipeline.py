@@ -75,7 +75,7 @@ from .actors import nation_names
 from .claims import extract_claims_and_voices
 from .engine import Engine, frozen_heap, map_batches  # noqa: F401  (map_batches: for callers mapping their own batches)
 from .ingest import corpus_base, corpus_names, read_files, read_provenance, records_to_frames
-from .io import SpooledColumns, csv_rows, write_table
+from .io import SpooledColumns, csv_rows, distinct_sorted, write_table
 from .stance import score_stance
 from .tables import NATION_EVIDENCE_CELLS, by_article, by_nation, nation_evidence, nation_row, nation_table_of
 
@@ -515,7 +515,7 @@ class _NationTally:
         ``n_statements`` the distinct statement keys of the nation's votes (the sum of its cells' counts if
         it has none). ``rank`` as in ``strongest``."""
         # Distinct statements first (their keys then go), then the cells.
-        distinct = {code: _count_distinct(votes["key"])
+        distinct = {code: len(distinct_sorted(votes["key"]))
                     for code, votes in self._by_nation("vote", ["key"], excluded).items()}
         rows = []
         for nation, cells in self._nations(excluded, rank):
@@ -536,12 +536,6 @@ class _NationTally:
 
     def close(self) -> None:
         self._spool.close()
-
-
-def _count_distinct(values: np.ndarray) -> int:
-    """How many distinct values, by sorting (a hashing ``np.unique`` on integers is slow in numpy 2.4)."""
-    values = np.sort(values)
-    return int(np.count_nonzero(values[1:] != values[:-1])) + 1 if len(values) else 0
 
 
 def _dropped(ordinals: set[int]) -> np.ndarray:

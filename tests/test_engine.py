@@ -67,6 +67,30 @@ def test_dask_local_cluster_gives_byte_identical_csvs(big_chunk, tmp_path):
     assert csv_bytes(tmp_path) == big_chunk
 
 
+def test_existing_dask_cluster_by_address_from_the_command_line(big_chunk, tmp_path, capsys):
+    """``hkpolicy run --engine dask --scheduler ADDRESS``: the run goes to a cluster someone else started,
+    whose workers are spawned afresh (they import the package and compile its dictionaries themselves,
+    with nothing inherited from this process) and which the run must leave running. Same CSVs."""
+    pytest.importorskip("dask.distributed")
+    import dask
+    from dask.distributed import Client, LocalCluster
+
+    from hkpolicy import cli
+    from hkpolicy.engine import QUIET_CLUSTER_CONFIG
+
+    with dask.config.set({**QUIET_CLUSTER_CONFIG, "distributed.worker.multiprocessing-method": "spawn"}), \
+            LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        status = cli.main(["run", str(RAW), "--out", str(tmp_path), "--engine", "dask", "--scheduler",
+                           cluster.scheduler_address, "--quiet", "--chunk-size", "7", "--batch-size", "3"])
+        assert status == 0
+        with Client(cluster.scheduler_address) as client:  # still up, its worker still there
+            assert len(client.scheduler_info()["workers"]) == 1
+            ran = client.run_on_scheduler(lambda dask_scheduler: sorted(dask_scheduler.task_prefixes))
+        assert "process_files_for_run" in ran  # the files were analysed there, not in a cluster of our own
+    assert csv_bytes(tmp_path) == big_chunk
+    assert "articles analysed" in capsys.readouterr().out
+
+
 def _fork_probe(_batch):
     import hkpolicy.engine
 

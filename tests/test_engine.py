@@ -425,3 +425,37 @@ def test_nation_tally_keeps_its_numbers_on_disk_not_in_memory(monkeypatch):
     assert table["n_articles"].sum() == 3 * (21 * 256 - 1) and table["nation"].tolist() == sorted(nations)
     assert np.allclose(table["score"], [round(scores[3:][k::3].mean(), 4) for k in range(3)])
     tally.close()
+
+
+WARM_UP_PROBE = """
+import sys
+from pathlib import Path
+import hkpolicy.pipeline as pipeline
+import hkpolicy.resources as resources
+
+pipeline.warm_up()
+tables = len(resources._ALTERNATIONS)
+builds = []
+build = resources._SharedKeyScan._build
+resources._SharedKeyScan._build = lambda scan: builds.append(1) or build(scan)
+raw = Path(sys.argv[1])
+files = sorted(path.relative_to(raw).as_posix() for path in raw.rglob("*") if path.is_file())
+result = pipeline.process_files_for_run([(name, None) for name in files], str(raw))
+print(len(builds), len(resources._ALTERNATIONS) - tables, sum(result["status_counts"].values()))
+"""
+
+
+def test_warm_up_leaves_nothing_for_a_worker_to_build():
+    """What ``warm_up`` compiles before the workers are forked is all a batch needs: reading, cleaning and
+    analysing every kind of file in data/raw (txt, html, Markdown, csv, jsonl) creates no new pattern table
+    and never rebuilds the key scan the tables share (each forked worker would otherwise rebuild it, and
+    the candidates of every table, on its first batch). In a fresh interpreter, so that nothing another
+    test compiled can stand in for the warm-up."""
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", WARM_UP_PROBE, str(RAW)], capture_output=True, text=True,
+                            check=True)
+    rebuilds, new_tables, files = map(int, result.stdout.split())
+    assert files == len([path for path in RAW.rglob("*") if path.is_file()])
+    assert (rebuilds, new_tables) == (0, 0)

@@ -532,6 +532,21 @@ def test_index_keeps_what_it_is_fed_on_disk_not_in_memory():
     index.close()
 
 
+def traced_duplicates(index) -> tuple:
+    """``index.duplicates()`` under tracemalloc: (its table, the traced peak above the start, what the
+    call left allocated, in bytes)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        found = index.duplicates()
+        current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return found, peak - before, current - before
+
+
 def test_index_decides_one_bands_candidates_at_a_time(monkeypatch):
     """Candidate pairs are decided band by band: the index never holds every band's pairs at once (at
     100k articles of the benchmark corpus, 1.4 million; a merged list of them was the end-of-run peak).
@@ -540,8 +555,6 @@ def test_index_decides_one_bands_candidates_at_a_time(monkeypatch):
     plus one true near copy; the traced peak while the groups are worked out stays below what the
     merged pairs alone would take (8 bytes a pair), and the near copy is still found. Estimates are
     worked out 256 pairs at a time here (their signatures, 2 MiB at the default 2,048, would hide the rest)."""
-    import tracemalloc
-
     import numpy as np
 
     from hkpolicy import duplicates
@@ -570,13 +583,7 @@ def test_index_decides_one_bands_candidates_at_a_time(monkeypatch):
         order = np.argsort(bucket, kind="stable").reshape(-1, group)
         pairs.update((int(a), int(b)) for members in order for k, a in enumerate(members) for b in members[k + 1:])
     assert len(pairs) > 100_000
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
-        found = index.duplicates()
-        peak = tracemalloc.get_traced_memory()[1] - before
-    finally:
-        tracemalloc.stop()
+    found, peak, _ = traced_duplicates(index)
     assert peak < 8 * len(pairs), f"peak {peak} bytes for {len(pairs)} candidate pairs"
     assert found[["article", "duplicate_of", "kind"]].values.tolist() == [["wire/01999.txt", "wire/00007.txt", "near"]]
     index.close()
@@ -590,8 +597,6 @@ def test_index_holds_little_per_group_member_once_groups_are_found():
     with two near copies (1,800 members), measured with tracemalloc from before ``duplicates()`` to after it
     (the returned table included): ~550 bytes a member; 2,140 with the old dicts and cache, 720 with the
     old dicts alone."""
-    import tracemalloc
-
     import numpy as np
 
     from hkpolicy.duplicates import DuplicateIndex
@@ -613,13 +618,7 @@ def test_index_holds_little_per_group_member_once_groups_are_found():
     index.add_fingerprints({"article": articles, "date": ["2020-07-01"] * n, "outlet": ["Wire"] * n,
                             "length": [2000 + i % 3 for i in range(n)], "key": [rng.bytes(16) for _ in range(n)],
                             "shingles": shingles, "signature": signatures})
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
-        found = index.duplicates()
-        kept = tracemalloc.get_traced_memory()[0] - before
-    finally:
-        tracemalloc.stop()
+    found, _, kept = traced_duplicates(index)
     assert len(found) == 1200 and set(found["kind"]) == {"near"}
     assert found["similarity"].between(0.9, 1.0, inclusive="neither").all()
     assert kept / 1800 < 650, f"{kept / 1800:.0f} bytes a group member kept"

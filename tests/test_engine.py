@@ -459,3 +459,124 @@ def test_warm_up_leaves_nothing_for_a_worker_to_build():
     rebuilds, new_tables, files = map(int, result.stdout.split())
     assert files == len([path for path in RAW.rglob("*") if path.is_file()])
     assert (rebuilds, new_tables) == (0, 0)
+
+
+# ----------------------------------------------------------------------------------------------
+# Early start (the first files read while the run warms up) and the last chunk's shrinking batches
+# ----------------------------------------------------------------------------------------------
+
+
+def _slow_fourth_batch(flags: Path, batch: list[int]) -> tuple[int, list[int]]:
+    """A batch's items squared, with the pid that did it; batch 2 (items 8-11) leaves a flag, batch 3 sleeps."""
+    import os
+    import time
+
+    if batch[0] == 8:
+        (flags / "third-done").touch()
+    if batch[0] == 12:
+        time.sleep(2)
+    return os.getpid(), [item * item for item in batch]
+
+
+def test_early_start_works_in_another_process_and_stops_after_the_batch_under_way(tmp_path):
+    """``take()`` while the fourth batch is under way: it is finished, no later batch is started, and the
+    results are the batches in order, computed in a forked process."""
+    import os
+    import time
+    from functools import partial
+
+    from hkpolicy.engine import EarlyStart
+
+    items = list(range(40))
+    early = EarlyStart(partial(_slow_fourth_batch, tmp_path), items, batch_size=4)
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "third-done").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    done = early.take()
+    assert [batch for batch, _ in done] == [items[0:4], items[4:8], items[8:12], items[12:16]]
+    assert [result for _, (_, result) in done] == [[i * i for i in batch] for batch, _ in done]
+    assert {pid for _, (pid, _) in done} != {os.getpid()} and len({pid for _, (pid, _) in done}) == 1
+    assert early.take() == []  # taken once; nothing runs any more
+
+
+def _fails_on_third_batch(batch: list[int]) -> list[int]:
+    if batch[0] == 4:
+        raise RuntimeError("a batch that fails")
+    return batch
+
+
+def test_early_start_keeps_what_was_done_before_a_failure(capfd):
+    """A batch that raises ends the early work; the batches before it are still handed over (the caller
+    does the rest itself), and ``take`` does not wait for a last word that never comes."""
+    from hkpolicy.engine import EarlyStart
+
+    early = EarlyStart(_fails_on_third_batch, list(range(10)), batch_size=2)
+    early._process.join(timeout=60)  # let it run into the failure
+    assert early.take() == [([0, 1], [0, 1]), ([2, 3], [2, 3])]
+    assert "a batch that fails" in capfd.readouterr().err  # the failure is reported, not hidden
+
+
+def test_early_start_does_nothing_where_processes_are_not_forked(monkeypatch):
+    """Where new processes would start from scratch (spawn, forkserver) there is nothing to gain: no
+    process, nothing taken, and ``close`` is harmless."""
+    from hkpolicy import engine as engines
+
+    monkeypatch.setattr(engines, "forks_by_default", lambda: False)
+    early = engines.EarlyStart(_fails_on_third_batch, list(range(10)), batch_size=2)
+    assert early._process is None and early.take() == []
+    early.close()
+
+
+def test_run_reads_its_first_files_early_and_every_file_once(big_chunk, tmp_path, monkeypatch):
+    """A run with two workers reads the first chunk's files in a forked process while it warms up, hands
+    them out already read, and reads every other file in its workers: each file of the corpus is read
+    exactly once, and the tables are byte-identical to a one-chunk run in one process. (The warm-up is
+    made to last a little longer, so that the early reader gets through the first chunk.)"""
+    import os
+    import time
+
+    from hkpolicy import pipeline
+
+    log = tmp_path / "reads.log"
+    read_files, warm_up = pipeline.read_files, pipeline.warm_up
+
+    def logged_read_files(names, base, *args, **kwargs):
+        if Path(base) == RAW:  # not the warm-up's sample page
+            with log.open("a", encoding="utf-8") as handle:  # forked processes append to the same file
+                handle.writelines(f"{os.getpid()}\t{name}\n" for name in names)
+        return read_files(names, base, *args, **kwargs)
+
+    def slow_warm_up():
+        warm_up()
+        time.sleep(3)
+
+    taken = []
+    take = pipeline.EarlyStart.take
+    monkeypatch.setattr(pipeline, "read_files", logged_read_files)
+    monkeypatch.setattr(pipeline, "warm_up", slow_warm_up)
+    monkeypatch.setattr(pipeline.EarlyStart, "take", lambda self: taken.append(take(self)) or taken[-1])
+    run_study(RAW, tmp_path / "out", progress=False, workers=2, chunk_size=8, batch_size=2)
+    assert csv_bytes(tmp_path / "out") == big_chunk
+
+    reads = [line.split("\t") for line in log.read_text(encoding="utf-8").splitlines()]
+    files = sorted(path.relative_to(RAW).as_posix() for path in RAW.rglob("*") if path.is_file())
+    assert sorted(name for _, name in reads) == files  # each file read once
+    early = [name for batch, _ in taken[0] for name, _ in batch]
+    assert early == files[:8]  # the whole first chunk, in the early process
+    by_pid = {}
+    for pid, name in reads:
+        by_pid.setdefault(pid, set()).add(name)
+    assert set(early) in by_pid.values() and str(os.getpid()) not in by_pid
+
+
+def test_tapering_sizes_shrink_to_the_end_and_cover_every_item():
+    from hkpolicy.engine import batches, tapering_sizes
+
+    sizes = tapering_sizes(976, 256, 2)
+    assert sum(sizes) == 976 and max(sizes) <= 256
+    assert sizes == sorted(sizes, reverse=True) and sizes[0] == 244  # a quarter of what is left, each time
+    assert sizes[-2] == 16 and sizes[-1] <= 16  # the last ones small, but not tiny
+    assert tapering_sizes(5, 2, 2) == [2, 2, 1] and tapering_sizes(3, 256, 4) == [3] and tapering_sizes(0, 8, 2) == []
+    assert batches(list(range(10)), [4, 3]) == [[0, 1, 2, 3], [4, 5, 6], [7, 8, 9]]
+    frame = pd.DataFrame({"n": range(7)})
+    assert [len(part) for part in batches(frame, [3, 2, 1])] == [3, 2, 1, 1]

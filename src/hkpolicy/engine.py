@@ -64,12 +64,34 @@ def tune_worker() -> None:
     pyarrow.set_memory_pool(pyarrow.system_memory_pool())
 
 
-def batches(items, batch_size: int) -> list:
-    """Consecutive slices of ``batch_size`` rows of a DataFrame (or items of a list)."""
-    step = max(1, batch_size)
+def batches(items, batch_size: int | list[int]) -> list:
+    """Consecutive slices of ``batch_size`` rows of a DataFrame (or items of a list); with a list of sizes
+    (``tapering_sizes``), slices of those sizes in turn, the last size repeated while rows remain."""
+    sizes = [max(1, size) for size in batch_size] if isinstance(batch_size, (list, tuple)) else [max(1, batch_size)]
+    bounds, start = [], 0
+    while start < len(items):
+        step = sizes[min(len(bounds), len(sizes) - 1)]
+        bounds.append((start, start + step))
+        start += step
     if isinstance(items, pd.DataFrame):
-        return [items.iloc[i:i + step] for i in range(0, len(items), step)]
-    return [items[i:i + step] for i in range(0, len(items), step)]
+        return [items.iloc[i:j] for i, j in bounds]
+    return [items[i:j] for i, j in bounds]
+
+
+def tapering_sizes(n_items: int, batch_size: int, workers: int, smallest: int = 16) -> list[int]:
+    """Sizes of the batches for the last ``n_items`` of a run: each a share of what is left (half of what
+    each worker would get if it were shared out evenly), at most ``batch_size``, at least ``smallest``.
+
+    The batches shrink towards the end, so the workers finish together. With equal batches one worker
+    could wait for most of a batch at the end (at 2k articles, batches of 122: a worker idle ~0.6 s while
+    the other finished); with small batches throughout, each would pay a batch's fixed cost (~40 ms:
+    frames, sorting, formatting) more often. Sizes sum to ``n_items``."""
+    sizes, left = [], n_items
+    while left > 0:
+        size = min(batch_size, left, max(smallest, -(-left // (2 * max(1, workers)))))
+        sizes.append(max(1, size))
+        left -= sizes[-1]
+    return sizes
 
 
 def map_batches(func: Callable[[pd.DataFrame], T], articles: pd.DataFrame, engine: str = "local",
@@ -191,9 +213,10 @@ class Engine:
             self._cluster = None
 
     def submit(self, func: Callable[[pd.DataFrame], T], articles: pd.DataFrame | list,
-               batch_size: int = 64) -> Callable[[], list[T]]:
+               batch_size: int | list[int] = 64) -> Callable[[], list[T]]:
         """Start ``func`` on every batch of ``articles`` (a DataFrame's rows or a list's items, e.g. the
-        files a worker reads itself); returns a function giving the results in batch order."""
+        files a worker reads itself; batches as ``batches`` cuts them); returns a function giving the
+        results in batch order."""
         parts = batches(articles, batch_size)
         if not parts:
             return list
@@ -247,3 +270,84 @@ class Engine:
         futures = self._client.compute(bag.to_delayed())
         client = self._client
         return lambda: [result for partition in client.gather(futures) for result in partition]
+
+
+class EarlyStart:
+    """``func`` over consecutive batches of ``items`` in a forked process, started while this process is
+    busy with work that keeps one core (a run's warm-up: imports, compiling the dictionaries); ``take()``
+    stops it once the batch under way is done and returns what it finished.
+
+    For a run, the first files of the corpus are read meanwhile (``pipeline.run_study``): the warm-up
+    takes ~1.5-2 s on one core, and a second core reads ~900 files in that time, which the workers then
+    do not read. Only where processes are forked by default (``forks_by_default``): the process starts
+    at once with what this one has imported. Elsewhere (or where no process can be started, e.g. inside a
+    daemonic process) nothing starts and ``take()`` returns nothing. ``func`` must give the same result
+    whichever process runs it: the caller does itself whatever was not done early.
+    """
+
+    def __init__(self, func: Callable[[list], T], items: list, batch_size: int = 16):
+        self.items, self.batch_size = list(items), max(1, batch_size)
+        self._process = None
+        if not self.items or not forks_by_default():
+            return
+        import multiprocessing
+
+        context = multiprocessing.get_context("fork")
+        self._stop = context.Event()
+        self._queue = context.Queue()  # its feeder thread buffers what this process has not read yet
+        process = context.Process(target=self._run, args=(func,), daemon=True, name="hkpolicy-early-start")
+        try:
+            process.start()
+        except (AssertionError, OSError):  # a daemonic caller may not have children; no process left
+            return
+        self._process = process
+
+    def _run(self, func) -> None:
+        gc.set_threshold(*WORKER_GC_THRESHOLD)
+        try:
+            for start in range(0, len(self.items), self.batch_size):
+                if self._stop.is_set():
+                    break
+                self._queue.put((start, func(self.items[start:start + self.batch_size])))
+        finally:
+            self._queue.put(None)  # the last word: nothing more will come
+            self._queue.close()
+            self._queue.join_thread()  # everything sent before the process ends
+
+    def take(self) -> list[tuple[list, T]]:
+        """Stop the early work after the batch under way; ``(batch of items, func(batch))`` for each batch
+        it finished, in order (a prefix of ``items``; empty where nothing was started)."""
+        import queue
+
+        if self._process is None:
+            return []
+        self._stop.set()
+        done = []
+        while True:
+            try:
+                got = self._queue.get(timeout=0.1)
+            except queue.Empty:
+                if self._process.is_alive():
+                    continue
+                try:  # ended: its last word may still be in the pipe
+                    got = self._queue.get(timeout=0.1)
+                except queue.Empty:
+                    break  # killed before its last word: what arrived is all there is
+            if got is None:
+                break
+            start, result = got
+            done.append((self.items[start:start + self.batch_size], result))
+        self._process.join(timeout=10)  # it has sent its last word and is ending
+        self.close()
+        return done
+
+    def close(self) -> None:
+        """Stop the early work without taking it (what ``take`` does once it has it); safe to repeat."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        self._stop.set()
+        if process.is_alive():
+            process.terminate()  # a caller that failed before taking (take() lets it end on its own)
+        process.join()
+        self._queue.close()

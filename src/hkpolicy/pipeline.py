@@ -73,7 +73,7 @@ import pandas as pd
 
 from .actors import nation_names
 from .claims import extract_claims_and_voices
-from .engine import Engine, frozen_heap, map_batches  # noqa: F401  (map_batches: for callers mapping their own batches)
+from .engine import EarlyStart, Engine, frozen_heap, map_batches, tapering_sizes  # noqa: F401  (map_batches: for callers mapping their own batches)
 from .ingest import corpus_base, corpus_names, read_files, read_provenance, records_to_frames
 from .io import SpooledColumns, csv_rows, distinct_sorted, write_table
 from .stance import score_stance
@@ -399,20 +399,46 @@ def _statement_hashes(claims: pd.DataFrame) -> pd.DataFrame:
                          "key": pd.array(keys, dtype="int64")})
 
 
-def process_files(items: list[tuple[str, dict | None]], base: str, columns: dict[str, str] | None = None,
+def read_items(items: list[tuple], base: str, columns: dict[str, str] | None = None) -> list[dict]:
+    """The records of a batch's files (``ingest.read_files``), in the order of ``items``. An item is (path
+    relative to ``base``, its ``PROVENANCE.csv`` row or None), or (path, row, records) for a file read
+    already (``run_study`` reads the first files while it warms up): its records are taken as they are."""
+    records: list[dict] = []
+    unread: list[tuple] = []  # consecutive files still to read, read together
+
+    def read_unread() -> None:
+        if unread:
+            records.extend(read_files([name for name, *_ in unread], base, columns=columns,
+                                      provenance={name: row for name, row, *_ in unread if row}))
+            unread.clear()
+
+    for item in items:
+        if len(item) > 2:
+            read_unread()
+            records.extend(item[2])
+        else:
+            unread.append(item)
+    read_unread()
+    return records
+
+
+def read_each(items: list[tuple], base: str, columns: dict[str, str] | None = None) -> list[list[dict]]:
+    """``read_items`` file by file: each item's records (what ``run_study`` reads early)."""
+    return [read_items([item], base, columns=columns) for item in items]
+
+
+def process_files(items: list[tuple], base: str, columns: dict[str, str] | None = None,
                   method: str = "default") -> dict[str, object]:
     """What a worker does with a batch of files: read, clean, analyse, tabulate, fingerprint.
 
-    In: ``items``, (path relative to ``base``, its ``PROVENANCE.csv`` row or None) per file; ``base``, the
-    corpus folder. Out: a dict of the batch's ``manifest``, ``articles``, ``claims`` (scored),
+    In: ``items``, (path relative to ``base``, its ``PROVENANCE.csv`` row or None) per file, or (path, row,
+    records) for a file read already (``read_items``); ``base``, the corpus folder. Out: a dict of the batch's ``manifest``, ``articles``, ``claims`` (scored),
     ``voices``, ``cells`` (``tables.by_article``), ``statements`` (``_statement_hashes``) and
     ``fingerprints`` (``duplicates.fingerprints``).
     """
     from .duplicates import fingerprints
 
-    files = [name for name, _ in items]
-    provenance = {name: row for name, row in items if row}
-    articles, manifest = records_to_frames(read_files(files, base, columns=columns, provenance=provenance))
+    articles, manifest = records_to_frames(read_items(items, base, columns=columns))
     claims, voices = analyse_articles(articles[["article", "date", "text"]], method=method)
     return {"manifest": manifest, "articles": articles, "claims": claims, "voices": voices,
             "cells": by_article(claims, names=nation_names()), "statements": _statement_hashes(claims),
@@ -426,7 +452,7 @@ SPOOL_ORDER = {"manifest": ["source_file", "article"], "articles": ["article"], 
 TALLY_COLUMNS = ["article", "nation", "stance", "score", "n_claims", "n_statements"]
 
 
-def process_files_for_run(items: list[tuple[str, dict | None]], base: str, columns: dict[str, str] | None = None,
+def process_files_for_run(items: list[tuple], base: str, columns: dict[str, str] | None = None,
                           method: str = "default") -> dict[str, object]:
     """``process_files`` as a streamed run's task: its tables already written as CSV rows
     (``serialise_rows``, under ``rows``), so that the main process only appends text; besides them the
@@ -585,8 +611,6 @@ def run_study(raw: str | Path, out: str | Path, columns: dict[str, str] | None =
     import tempfile
     from functools import partial
 
-    from .duplicates import DuplicateIndex, _reason
-
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     root, base = corpus_base(raw)
@@ -597,6 +621,25 @@ def run_study(raw: str | Path, out: str | Path, columns: dict[str, str] | None =
     items = ((name, provenance.get(name)) for name in corpus_names(root))
     n_workers = workers or os.cpu_count() or 1
     chunk_size = chunk_size or batch_size * n_workers * 2
+    if engine == "local" or (engine == "dask" and not scheduler):
+        # Compile the dictionaries once, before worker processes are forked (a cluster elsewhere: its own).
+        # That keeps one core busy for a second or two: with more than one worker, the first chunk's files
+        # are read meanwhile in a forked process, and handed out already read.
+        early = None
+        if n_workers > 1:
+            first = [(name, provenance.get(name)) for name in itertools.islice(corpus_names(root), chunk_size)]
+            early = EarlyStart(partial(read_each, base=str(base), columns=columns), first)
+        try:
+            warm_up()
+            read_early = {name: records for batch, found in (early.take() if early is not None else [])
+                          for (name, _), records in zip(batch, found)}
+        finally:
+            if early is not None:
+                early.close()
+        items = ((name, row, read_early.pop(name)) if name in read_early else (name, row) for name, row in items)
+
+    from .duplicates import DuplicateIndex, _reason
+
     names = nation_names()
     empty = process_files([], str(base))
     index = DuplicateIndex()
@@ -607,8 +650,6 @@ def run_study(raw: str | Path, out: str | Path, columns: dict[str, str] | None =
     from tqdm import tqdm
 
     bar = tqdm(total=n_files, desc="read and analyse", unit="file", disable=not progress or n_files < 50)
-    if engine == "local" or (engine == "dask" and not scheduler):
-        warm_up()  # compile dictionaries once, before worker processes are forked (a cluster elsewhere: its own)
     with frozen_heap(), tempfile.TemporaryDirectory(dir=out, prefix=".run-") as scratch, \
             Engine(engine, scheduler=scheduler, workers=workers) as runner:
         scratch = Path(scratch)
@@ -635,8 +676,8 @@ def run_study(raw: str | Path, out: str | Path, columns: dict[str, str] | None =
             if not chunk:
                 break
             size = batch_size
-            if start + chunk_size >= n_files:  # the last chunk: smaller batches, so the workers finish together
-                size = min(batch_size, max(1, -(-len(chunk) // (n_workers * 4))))
+            if start + chunk_size >= n_files:  # the last chunk: shrinking batches, so the workers finish together
+                size = tapering_sizes(len(chunk), batch_size, n_workers)
             submitted = (runner.submit(task, chunk, batch_size=size), len(chunk))
             if pending is not None:
                 collect(*pending)  # the previous chunk's results, gathered while this chunk is processed

@@ -231,6 +231,78 @@ def test_the_same_quote_in_two_articles_is_one_statement():
     assert nation["n_statements"].tolist() == [2] and nation["n_claims"].tolist() == [3]
 
 
+def _by_article_grouped(claims: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
+    """``tables.by_article`` as pandas' grouped aggregations write it (the implementation it replaced)."""
+    from hkpolicy.tables import EVIDENCE_SENTENCES, net_stance, statement_keys, voting_claims
+
+    votes = voting_claims(claims).copy()
+    votes["key"] = statement_keys(votes)
+    for label in ("oppose", "support", "neutral"):
+        votes[f"n_{label}"] = (votes["stance"] == label).astype(int)
+    cells = votes.groupby(["article", "nation"], sort=True).agg(
+        date=("date", "first"), total=("score", "sum"), score=("score", "mean"), n_claims=("score", "size"),
+        n_oppose=("n_oppose", "sum"), n_support=("n_support", "sum"), n_neutral=("n_neutral", "sum"),
+        n_statements=("key", "nunique")).reset_index()
+    cells["stance"] = [net_stance(t, o + s, n) for t, o, s, n
+                       in zip(cells["total"], cells["n_oppose"], cells["n_support"], cells["n_neutral"])]
+    ranked = votes.merge(cells[["article", "nation", "stance"]].rename(columns={"stance": "cell"}),
+                         on=["article", "nation"])
+    ranked = ranked[ranked["stance"] == ranked["cell"]]
+    ranked = ranked.assign(strength=ranked["score"].abs()).sort_values(
+        ["article", "nation", "strength", "sentence_id"], ascending=[True, True, False, True], kind="stable")
+    top = ranked.groupby(["article", "nation"], sort=False).head(EVIDENCE_SENTENCES)
+    evidence = top.groupby(["article", "nation"], sort=False).agg(
+        evidence=("text", lambda texts: " | ".join(text.strip() for text in texts)),
+        evidence_offsets=("start", lambda starts: ";".join(
+            f"{start}-{end}" for start, end in zip(starts, top.loc[starts.index, "end"])))).reset_index()
+    cells = cells.merge(evidence, on=["article", "nation"], how="left")
+    cells["name"] = [names.get(nation, nation) for nation in cells["nation"]]
+    cells["score"] = cells["score"].round(4)
+    return cells[ARTICLE_TABLE_COLUMNS].fillna({"evidence": "", "evidence_offsets": ""})
+
+
+def test_by_article_matches_pandas_grouped_aggregations_and_each_cell_depends_on_its_claims_alone(articles):
+    """The one-pass ``by_article`` against pandas' grouped version (what it replaced) on the shipped
+    corpus's scored claims, on the same claims with other scores, with missing scores, and in small
+    pieces: the same table, except that a mean may differ in its fourth decimal where pandas' inexact
+    sum rounds it the other way. And each article's rows are the same when it is tabulated alone; a
+    cell's numbers depend on its own claims only, which pandas' sums did not guarantee: shown on a cell
+    whose mean they round to -0.4055 alone and to -0.4054 beside another nation's claim."""
+    import random
+
+    from hkpolicy.actors import nation_names
+    from hkpolicy.pipeline import analyse_articles
+    from hkpolicy.tables import by_article
+
+    names = nation_names()
+    claims, _ = analyse_articles(articles[["article", "date", "text"]])
+    rng = random.Random(3)
+    other = claims.assign(score=[rng.randint(-99999, 99999) / 100000 for _ in range(len(claims))])
+    missing = other.assign(score=other["score"].where(np.arange(len(other)) % 7 != 0))
+    for case in (claims, other, missing, claims.iloc[:40], claims.iloc[40:41]):
+        expected, table = _by_article_grouped(case, names), by_article(case, names=names)
+        assert len(expected) > 0
+        pd.testing.assert_frame_equal(table.drop(columns="score"), expected.drop(columns="score"), check_exact=True)
+        gap = (table["score"] - expected["score"]).abs().fillna(0)
+        assert gap.max() <= 1.00001e-4 and (gap > 0).mean() < 0.01
+        for article, rows in table.groupby("article", sort=False):  # alone, the same rows
+            alone = by_article(case[case["article"] == article], names=names)
+            pd.testing.assert_frame_equal(alone, rows.reset_index(drop=True), check_exact=True)
+    assert by_article(claims.iloc[:0]).columns.tolist() == ARTICLE_TABLE_COLUMNS
+
+    # Four scores whose exact sum, correctly rounded, is -1.6218000000000001 (mean -0.40545000000000003).
+    scores_ = [-1.0, -1.0, -0.2271, 0.6053]
+    cell = pd.DataFrame({"article": ["a"] * 4, "sentence_id": range(4), "start": range(4), "end": range(1, 5),
+                         "date": [""] * 4, "nation": ["USA"] * 4, "text": list("wxyz"), "quote": [""] * 4,
+                         "on_target": [True] * 4, "stance": ["oppose"] * 3 + ["support"], "score": scores_})
+    # The same article with one more sentence, about another nation (it sorts first: GBR).
+    beside = pd.concat([cell, cell.iloc[:1].assign(sentence_id=4, nation="GBR", score=0.5, stance="support")])
+    assert _by_article_grouped(cell, names)["score"].tolist() == [-0.4055]
+    assert _by_article_grouped(beside, names)["score"].tolist() == [0.5, -0.4054]
+    assert by_article(cell, names=names)["score"].tolist() == [-0.4055]
+    assert by_article(beside, names=names)["score"].tolist() == [0.5, -0.4055]
+
+
 def test_bootstrap_interval_of_a_large_nation_is_drawn_in_blocks_and_sensible(monkeypatch):
     """100,000 article scores: resampled in blocks (bounded memory), seeded, around the mean; the block
     size changes the memory, not the interval (the same draws, in pieces)."""

@@ -528,10 +528,11 @@ def test_early_start_does_nothing_where_processes_are_not_forked(monkeypatch):
 
 
 def test_run_reads_its_first_files_early_and_every_file_once(big_chunk, tmp_path, monkeypatch):
-    """A run with two workers reads the first chunk's files in a forked process while it warms up, hands
-    them out already read, and reads every other file in its workers: each file of the corpus is read
-    exactly once, and the tables are byte-identical to a one-chunk run in one process. (The warm-up is
-    made to last a little longer, so that the early reader gets through the first chunk.)"""
+    """A run with two workers reads the first chunk's files in a forked process while it warms up, takes
+    them once its pool's workers are forked, hands them out already read, and reads every other file in
+    its workers: each file of the corpus is read exactly once, and the tables are byte-identical to a
+    one-chunk run in one process. (The warm-up is made to last a little longer, so that the early
+    reader gets through the first chunk.)"""
     import os
     import time
 
@@ -550,11 +551,19 @@ def test_run_reads_its_first_files_early_and_every_file_once(big_chunk, tmp_path
         warm_up()
         time.sleep(3)
 
-    taken = []
+    taken, workers_up = [], []
     take = pipeline.EarlyStart.take
+
+    def spy_take(self):
+        import multiprocessing
+
+        workers_up.append(sum(child.name != "hkpolicy-early-start" for child in multiprocessing.active_children()))
+        taken.append(take(self))
+        return taken[-1]
+
     monkeypatch.setattr(pipeline, "read_files", logged_read_files)
     monkeypatch.setattr(pipeline, "warm_up", slow_warm_up)
-    monkeypatch.setattr(pipeline.EarlyStart, "take", lambda self: taken.append(take(self)) or taken[-1])
+    monkeypatch.setattr(pipeline.EarlyStart, "take", spy_take)
     run_study(RAW, tmp_path / "out", progress=False, workers=2, chunk_size=8, batch_size=2)
     assert csv_bytes(tmp_path / "out") == big_chunk
 
@@ -567,6 +576,7 @@ def test_run_reads_its_first_files_early_and_every_file_once(big_chunk, tmp_path
     for pid, name in reads:
         by_pid.setdefault(pid, set()).add(name)
     assert set(early) in by_pid.values() and str(os.getpid()) not in by_pid
+    assert workers_up == [2]  # the pool's workers were forked before the early records came in
 
 
 def test_tapering_sizes_shrink_to_the_end_and_cover_every_item():

@@ -212,6 +212,18 @@ class Engine:
             self._cluster.close()
             self._cluster = None
 
+    def start(self) -> "Engine":
+        """Start the worker processes now rather than at the first ``submit``: the local pool (more than
+        one worker) or the Dask LocalCluster; a cluster at an address is connected to. So that they are
+        forked before this process takes in more memory (a run's early-read files) than they need."""
+        if self.engine == "dask":
+            if self.scheduler != "synchronous":
+                self._dask_client()
+        elif self.workers > 1 and self._pool is None:
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, initializer=tune_worker)
+            self._pool.submit(int).result()  # forks the workers (all of them, where processes are forked)
+        return self
+
     def submit(self, func: Callable[[pd.DataFrame], T], articles: pd.DataFrame | list,
                batch_size: int | list[int] = 64) -> Callable[[], list[T]]:
         """Start ``func`` on every batch of ``articles`` (a DataFrame's rows or a list's items, e.g. the
@@ -252,13 +264,24 @@ class Engine:
     def _submit_dask(self, func, parts):
         try:
             import dask.bag as db
-            from dask.distributed import Client
         except ImportError as error:  # pragma: no cover - depends on the optional extra
             raise RuntimeError("the dask engine needs `pip install hkpolicy[dask]`") from error
         bag = db.from_sequence(parts, npartitions=len(parts)).map(func)
         if self.scheduler == "synchronous":
             results = bag.compute(scheduler="synchronous")
             return lambda: results
+        client = self._dask_client()
+        # One future per partition, gathered by the client: no final task concatenating them on a worker.
+        futures = client.compute(bag.to_delayed())
+        return lambda: [result for partition in client.gather(futures) for result in partition]
+
+    def _dask_client(self):
+        """The client of the cluster at ``scheduler``, or of a LocalCluster started here (made once)."""
+        try:
+            from dask.distributed import Client
+        except ImportError as error:  # pragma: no cover - depends on the optional extra
+            raise RuntimeError("the dask engine needs `pip install hkpolicy[dask]`") from error
+
         if self._client is None:
             if self.scheduler:
                 self._client = Client(self.scheduler)
@@ -266,10 +289,7 @@ class Engine:
                 self._cluster = _local_cluster(self.workers)
                 self._client = Client(self._cluster)
                 self._client.run(tune_worker)
-        # One future per partition, gathered by the client: no final task concatenating them on a worker.
-        futures = self._client.compute(bag.to_delayed())
-        client = self._client
-        return lambda: [result for partition in client.gather(futures) for result in partition]
+        return self._client
 
 
 class EarlyStart:
@@ -313,6 +333,12 @@ class EarlyStart:
             self._queue.put(None)  # the last word: nothing more will come
             self._queue.close()
             self._queue.join_thread()  # everything sent before the process ends
+
+    def __enter__(self) -> "EarlyStart":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def take(self) -> list[tuple[list, T]]:
         """Stop the early work after the batch under way; ``(batch of items, func(batch))`` for each batch

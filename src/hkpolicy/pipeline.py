@@ -62,6 +62,7 @@ be at the same path on them (a shared file system).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import itertools
@@ -621,37 +622,43 @@ def run_study(raw: str | Path, out: str | Path, columns: dict[str, str] | None =
     items = ((name, provenance.get(name)) for name in corpus_names(root))
     n_workers = workers or os.cpu_count() or 1
     chunk_size = chunk_size or batch_size * n_workers * 2
-    if engine == "local" or (engine == "dask" and not scheduler):
-        # Compile the dictionaries once, before worker processes are forked (a cluster elsewhere: its own).
-        # That keeps one core busy for a second or two: with more than one worker, the first chunk's files
-        # are read meanwhile in a forked process, and handed out already read.
-        early = None
-        if n_workers > 1:
-            first = [(name, provenance.get(name)) for name in itertools.islice(corpus_names(root), chunk_size)]
-            early = EarlyStart(partial(read_each, base=str(base), columns=columns), first)
-        try:
+    # Compile the dictionaries once, before worker processes are forked (a cluster elsewhere: its own).
+    # That keeps one core busy for a second or two: with more than one worker, the first chunk's files are
+    # read meanwhile in a forked process, taken once the workers are up, and handed out already read.
+    warm_up_here = engine == "local" or (engine == "dask" and not scheduler)
+    early = None
+    if warm_up_here and n_workers > 1:
+        first = [(name, provenance.get(name)) for name in itertools.islice(corpus_names(root), chunk_size)]
+        early = EarlyStart(partial(read_each, base=str(base), columns=columns), first)
+    try:
+        if warm_up_here:
             warm_up()
-            read_early = {name: records for batch, found in (early.take() if early is not None else [])
-                          for (name, _), records in zip(batch, found)}
-        finally:
-            if early is not None:
-                early.close()
-        items = ((name, row, read_early.pop(name)) if name in read_early else (name, row) for name, row in items)
+        from .duplicates import DuplicateIndex, _reason
 
-    from .duplicates import DuplicateIndex, _reason
-
-    names = nation_names()
-    empty = process_files([], str(base))
-    index = DuplicateIndex()
-    tally = _NationTally()
+        names = nation_names()
+        empty = process_files([], str(base))
+        index = DuplicateIndex()
+        tally = _NationTally()
+    except BaseException:
+        if early is not None:
+            early.close()
+        raise
     status_counts: dict[str, int] = {}
     task = partial(process_files_for_run, base=str(base), columns=columns)
+    read_early: dict[str, list[dict]] = {}
+    items = ((name, row, read_early.pop(name)) if name in read_early else (name, row) for name, row in items)
 
     from tqdm import tqdm
 
     bar = tqdm(total=n_files, desc="read and analyse", unit="file", disable=not progress or n_files < 50)
-    with frozen_heap(), tempfile.TemporaryDirectory(dir=out, prefix=".run-") as scratch, \
+    with (early or contextlib.nullcontext()), frozen_heap(), \
+            tempfile.TemporaryDirectory(dir=out, prefix=".run-") as scratch, \
             Engine(engine, scheduler=scheduler, workers=workers) as runner:
+        if early is not None:
+            if n_files > batch_size:
+                runner.start()  # workers forked before the early files' records arrive, so as not to inherit them
+            read_early.update((name, records) for batch, found in early.take()
+                              for (name, _), records in zip(batch, found))
         scratch = Path(scratch)
         spools = {name: _Spool(scratch / f"{name}.csv", list(empty[name].columns), sort_by)
                   for name, sort_by in SPOOL_ORDER.items()}

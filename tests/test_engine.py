@@ -590,3 +590,24 @@ def test_tapering_sizes_shrink_to_the_end_and_cover_every_item():
     assert batches(list(range(10)), [4, 3]) == [[0, 1, 2, 3], [4, 5, 6], [7, 8, 9]]
     frame = pd.DataFrame({"n": range(7)})
     assert [len(part) for part in batches(frame, [3, 2, 1])] == [3, 2, 1, 1]
+
+
+def _started_at(batch: list[int]) -> tuple[int, float]:
+    import time
+
+    time.sleep(0.05)
+    return batch[0], time.monotonic()
+
+
+def test_dask_engine_runs_batches_in_the_order_given():
+    """Batches given to the Dask engine start in order (each is submitted with a lower priority than the
+    one before): left to itself the scheduler took a run's shrinking last batches smallest first."""
+    pytest.importorskip("dask.distributed")
+    from hkpolicy.engine import Engine
+
+    with Engine("dask", workers=1) as engine:
+        engine.start()
+        done = engine.submit(_started_at, list(range(12)), batch_size=[4, 3, 2, 1])()
+    assert [first for first, _ in done] == [0, 4, 7, 9, 10, 11]  # results in batch order
+    starts = [started for _, started in done]
+    assert starts == sorted(starts)

@@ -84,7 +84,7 @@ def tapering_sizes(n_items: int, batch_size: int, workers: int, smallest: int = 
 
     The batches shrink towards the end, so the workers finish together. With equal batches one worker
     could wait for most of a batch at the end (at 2k articles, batches of 122: a worker idle ~0.6 s while
-    the other finished); with small batches throughout, each would pay a batch's fixed cost (~40 ms:
+    the other finished); with small batches throughout, each would pay a batch's fixed cost (~27 ms:
     frames, sorting, formatting) more often. Sizes sum to ``n_items``."""
     sizes, left = [], n_items
     while left > 0:
@@ -194,6 +194,7 @@ class Engine:
         self._pool = None
         self._client = None
         self._cluster = None
+        self._submitted = 0  # Dask partitions submitted so far (each a lower priority than the last)
 
     def __enter__(self) -> "Engine":
         return self
@@ -272,7 +273,13 @@ class Engine:
             return lambda: results
         client = self._dask_client()
         # One future per partition, gathered by the client: no final task concatenating them on a worker.
-        futures = client.compute(bag.to_delayed())
+        # Each with a lower priority than the one before, so that the workers take them in order: left to
+        # itself the scheduler ran a run's last chunk smallest batch first, and its two largest batches
+        # last, one worker idle for seconds at the end (2k articles: 11.3 s, against 9.9 locally).
+        futures = []
+        for partition in bag.to_delayed():
+            self._submitted += 1
+            futures.append(client.compute(partition, priority=-self._submitted))
         return lambda: [result for partition in client.gather(futures) for result in partition]
 
     def _dask_client(self):

@@ -18,11 +18,13 @@ Streaming (a chunk of the corpus in memory at a time, every core busy)
 ``run_study`` never holds the corpus, nor its list of files. It counts the files, then walks the corpus's
 folders again (``ingest.corpus_names``: sorted, one folder's listing at a time) and hands them, in chunks of ``chunk_size``
 files (by default ``batch_size * workers * 2``) split into batches of ``batch_size`` files (the last
-chunk into smaller ones, so that the workers finish together), to the engine. Each worker runs
-``process_files`` on its batch: it reads and cleans the files itself, analyses
-the articles, builds their article-nation cells, and computes what the duplicate index needs of each
-text (``duplicates.fingerprints``), and writes its tables as sorted CSV rows (``process_files_for_run``),
-so reading, cleaning, analysis and formatting all run on every core. The main process, for each chunk
+chunk into shrinking ones, ``engine.tapering_sizes``, so that the workers finish together), to the engine.
+While the main process warms up (imports, compiling the dictionaries: a second or two on one core), a
+forked process reads the first chunk's files (``engine.EarlyStart``); they are taken once the workers are
+forked and handed out already read. Each worker runs ``process_files`` on its batch: it reads and cleans
+the other files itself, analyses the articles, builds their article-nation cells, and computes what the
+duplicate index needs of each text (``duplicates.fingerprints``), and writes its tables as sorted CSV rows
+(``process_files_for_run``), so reading, cleaning, analysis and formatting all run on every core. The main process, for each chunk
 (the next chunk is being processed meanwhile),
 
 * appends the rows of the manifest, articles (text included), claims, voices and cells to temporary CSVs,

@@ -24,8 +24,8 @@ forked process reads the first chunk's files (``engine.EarlyStart``); they are t
 forked and handed out already read. Each worker runs ``process_files`` on its batch: it reads and cleans
 the other files itself, analyses the articles, builds their article-nation cells, and computes what the
 duplicate index needs of each text (``duplicates.fingerprints``), and writes its tables as sorted CSV rows
-(``process_files_for_run``), so reading, cleaning, analysis and formatting all run on every core. The main process, for each chunk
-(the next chunk is being processed meanwhile),
+(``process_files_for_run``), so reading, cleaning, analysis and formatting all run on every core. The main
+process, for each chunk (the next chunk is being processed meanwhile),
 
 * appends the rows of the manifest, articles (text included), claims, voices and cells to temporary CSVs,
   and where each article's rows lie in them (runs of one article's rows) to files beside them,
@@ -435,9 +435,9 @@ def process_files(items: list[tuple], base: str, columns: dict[str, str] | None 
     """What a worker does with a batch of files: read, clean, analyse, tabulate, fingerprint.
 
     In: ``items``, (path relative to ``base``, its ``PROVENANCE.csv`` row or None) per file, or (path, row,
-    records) for a file read already (``read_items``); ``base``, the corpus folder. Out: a dict of the batch's ``manifest``, ``articles``, ``claims`` (scored),
-    ``voices``, ``cells`` (``tables.by_article``), ``statements`` (``_statement_hashes``) and
-    ``fingerprints`` (``duplicates.fingerprints``).
+    records) for a file read already (``read_items``); ``base``, the corpus folder. Out: a dict of the
+    batch's ``manifest``, ``articles``, ``claims`` (scored), ``voices``, ``cells`` (``tables.by_article``),
+    ``statements`` (``_statement_hashes``) and ``fingerprints`` (``duplicates.fingerprints``).
     """
     from .duplicates import fingerprints
 

@@ -301,6 +301,9 @@ def test_by_article_matches_pandas_grouped_aggregations_and_each_cell_depends_on
     assert _by_article_grouped(beside, names)["score"].tolist() == [0.5, -0.4054]
     assert by_article(cell, names=names)["score"].tolist() == [-0.4055]
     assert by_article(beside, names=names)["score"].tolist() == [0.5, -0.4055]
+    # Added up in the reverse order, plain addition gives -1.6218 (mean rounded -0.4054); the exact sum not.
+    assert round(sum(scores_[::-1]) / 4, 4) == -0.4054
+    assert by_article(cell.iloc[::-1], names=names)["score"].tolist() == [-0.4055]
 
 
 def test_bootstrap_interval_of_a_large_nation_is_drawn_in_blocks_and_sensible(monkeypatch):

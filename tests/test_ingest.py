@@ -391,3 +391,20 @@ def test_corpus_names_walk_in_the_order_of_sorted_relative_paths(tmp_path):
     assert list(corpus_names(tmp_path)) == expected
     assert corpus_files(tmp_path) == [tmp_path / name for name in expected]
     assert list(corpus_names(tmp_path / "b.csv")) == ["b.csv"]
+
+
+def test_missing_cells_of_every_kind_read_as_empty():
+    """None, a float NaN and pandas' NA (a nullable column's empty cell) are all missing: no date, no
+    text for the duplicate index, an empty CSV cell (``io.is_missing``, shared by all three)."""
+    import pandas as pd
+
+    from hkpolicy.duplicates import fingerprints
+    from hkpolicy.io import csv_rows
+    from hkpolicy.text import parse_date
+
+    assert [parse_date(value) for value in (None, float("nan"), pd.NA)] == ["", "", ""]
+    assert parse_date("30 June 2020") == "2020-06-30"
+    articles = pd.DataFrame({"article": ["a", "b"], "text": pd.array([pd.NA, "Five words are in here."],
+                                                                     dtype="string")})
+    assert fingerprints(articles)["length"] == [0, 23]
+    assert csv_rows(pd.DataFrame({"x": pd.array(["y", pd.NA], dtype=object)})) == "y\n\"\"\n"

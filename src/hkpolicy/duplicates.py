@@ -48,7 +48,7 @@ import pandas as pd
 from datasketch import MinHash
 
 from .ingest import MANIFEST_COLUMNS
-from .io import SpooledColumns, distinct_sorted
+from .io import SpooledColumns, distinct_sorted, is_missing
 
 DUPLICATE_COLUMNS = ["article", "duplicate_of", "kind", "similarity"]  # find_duplicates
 ARTICLE_EXTRA_COLUMNS = ["duplicate_of", "n_copies", "copy_outlets"]  # added to the articles by mark_duplicates
@@ -183,8 +183,7 @@ def _lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
 def _column(articles: pd.DataFrame, name: str) -> list[str]:
     if name not in articles.columns:
         return [""] * len(articles)
-    return ["" if value is None or (isinstance(value, float) and value != value) else str(value).strip()
-            for value in articles[name].tolist()]
+    return ["" if is_missing(value) else str(value).strip() for value in articles[name].tolist()]
 
 
 def _find(parent: list[int], node: int) -> int:
@@ -352,7 +351,7 @@ def fingerprints(articles: pd.DataFrame, num_perm: int = 128, shingle_size: int 
     template = _minhash_template(num_perm, seed)
     for i in sorted(range(len(ids)), key=ids.__getitem__):  # id order within a piece
         value = text_values[i]
-        text = "" if value is None or (isinstance(value, float) and value != value) or value is pd.NA else str(value)
+        text = "" if is_missing(value) else str(value)
         words = _normalised_words(text)
         normalised = " ".join(words)  # normalise_for_duplicates(text)
         key = hashlib.blake2b(normalised.encode("utf-8"), digest_size=16).digest() if normalised else b""

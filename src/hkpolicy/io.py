@@ -14,6 +14,11 @@ import pandas as pd
 CSV_FORMAT = dict(index=False, lineterminator="\n", float_format="%.6g")
 
 
+def is_missing(value) -> bool:
+    """Whether a cell read from a table is missing: None, pandas' NA, or a float NaN."""
+    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
+
+
 def write_table(frame: pd.DataFrame, path: str | Path, sort_by: list[str] | None = None,
                 parquet: bool = False) -> Path:
     """Write ``frame`` as CSV at ``path`` (rows sorted by ``sort_by``), and as Parquet beside it if asked."""
@@ -46,8 +51,7 @@ def csv_rows(frame: pd.DataFrame, with_lengths: bool = False) -> str | tuple[str
         elif kind in ("i", "u", "b"):
             cells.append(column.tolist())
         elif kind == "O" or isinstance(column.dtype, pd.StringDtype):
-            cells.append(["" if value is None or value is pd.NA or (isinstance(value, float) and value != value)
-                          else value for value in column.tolist()])
+            cells.append(["" if is_missing(value) else value for value in column.tolist()])
         else:
             text = frame.to_csv(header=False, **CSV_FORMAT)
             if not with_lengths:

@@ -29,6 +29,8 @@ import re
 import numpy as np
 import pandas as pd
 
+from .io import is_missing
+
 ARTICLE_TABLE_COLUMNS = ["article", "nation", "name", "date", "stance", "score", "n_claims", "n_oppose", "n_support",
                          "n_neutral", "n_statements", "evidence", "evidence_offsets"]
 NATION_TABLE_COLUMNS = ["nation", "name", "stance", "score", "ci_low", "ci_high", "n_articles", "n_claims",
@@ -149,16 +151,12 @@ class _Cell:
 
     def add(self, row: int, date, score: float, stance: str, key: str) -> None:
         self.rows.append(row)
-        if self.date is None and not _missing(date):
+        if self.date is None and not is_missing(date):
             self.date = date  # the first date given, as ``first`` takes it
         if score == score:  # a missing score is skipped, as pandas' sum and mean skip it
             self.scores.append(score)
         self.counts[stance] += 1
         self.keys.add(key)
-
-
-def _missing(value) -> bool:
-    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
 
 
 def _strength_order(score: float) -> float:

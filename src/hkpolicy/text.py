@@ -20,6 +20,7 @@ from functools import lru_cache
 import pandas as pd
 from dateutil import parser as date_parser
 
+from .io import is_missing
 from .resources import compile_alternation, load_table
 
 SENTENCE_COLUMNS = ["article", "sentence_id", "start", "end", "text"]
@@ -393,7 +394,7 @@ def _parse_date(value: str) -> str:
 
 def parse_date(value: object) -> str:
     """ISO date (YYYY-MM-DD) from a free-form date string, or "" when none can be read."""
-    if value is None or (isinstance(value, float) and value != value):
+    if is_missing(value):
         return ""
     return _parse_date(str(value))
 

@@ -69,6 +69,23 @@ def test_keyed_alternation_on_awkward_patterns():
             assert spans(keyed.finditer(text)) == spans(reference.finditer(text)), (flags, text)
 
 
+def test_key_scan_finds_keys_at_every_word_start_whatever_comes_before():
+    """The key scan looks for a key after each non-word character (and at the start of the text): a
+    pattern must match at the very start, after any separator (no-break space, dash, quote, bracket,
+    another match) and never after a word character (letter, digit, underscore, accented letter)."""
+    table = [r"\(AFP\)", r"\"anti", "China", r"Beijing(?:'s)?", "Hong Kong", "Kong said"]
+    texts = ["China", "(AFP) China", "x(AFP)", "China(AFP) Beijing's", "\u00a0China—Beijing", "_China 1China éChina",
+             '"anti-China"', "«China»", "Hong Kong said", "Hong Kong Kong said", "ChinaChina", " China", "China "]
+    for flags in (0, re.IGNORECASE):
+        keyed, reference = KeyedAlternation(table, flags), plain(table, flags)
+        assert keyed.keyed
+        for text in texts + [text.upper() for text in texts]:
+            assert spans(keyed.finditer(text)) == spans(reference.finditer(text)), (flags, text)
+    keyed = KeyedAlternation(table)
+    assert [m[2] for m in spans(keyed.finditer("China (AFP) \u00a0Beijing's _China éChina—China"))] == [
+        "China", "(AFP)", "Beijing's", "China"]
+
+
 def test_patterns_that_can_match_nothing_use_the_single_alternation():
     keyed = KeyedAlternation([r"(?:the )?", "said"], re.IGNORECASE)
     assert not keyed.keyed

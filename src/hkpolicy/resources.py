@@ -345,13 +345,16 @@ class _SharedKeyScan:
         self.state = None
 
     def positions(self, probe: str) -> tuple[tuple[re.Pattern, frozenset[str], int], list[tuple[int, str]]]:
-        """(the scan's state, [(position, longest key found there)]) for each word start of ``probe`` where
-        a key begins."""
+        """(the scan's state, [(position, longest key found there)]) for each word start of ``probe`` (a
+        position not preceded by a word character) where a key begins."""
         state = self.state or self._build()
         cached = self._cache.get(probe)
         if cached is not None and cached[0] == state[2]:
             return state, cached[1]
-        found = [(match.start(), match.group(1)) for match in state[0].finditer(probe)]
+        # The regex matches the separator before a key (one character, its position in ``probe`` as the
+        # space put in front shifts it by one), so keys that begin inside another key are found too; re
+        # skips over word characters in C, where ``(?<!\w)(?=...)`` was tried at every position.
+        found = [(match.start(), match.group(1)) for match in state[0].finditer(" " + probe)]
         if len(self._cache) >= 256:
             self._cache.clear()
         self._cache[probe] = (state[2], found)
@@ -362,7 +365,7 @@ class _SharedKeyScan:
         for table in list(_ALTERNATIONS):
             if table.keyed and table._shared is self:
                 keys.update(table.by_key)
-        regex = re.compile(rf"(?<!\w)(?=({_trie_to_regex(_trie(keys))}))") if keys else re.compile(r"(?!x)x")
+        regex = re.compile(rf"\W(?=({_trie_to_regex(_trie(keys))}))") if keys else re.compile(r"(?!x)x")
         self._version += 1
         self.state = (regex, frozenset(keys), self._version)
         return self.state

@@ -8,6 +8,7 @@ win where a key column repeats (so a researcher can both add and override entrie
 
 from __future__ import annotations
 
+import bisect
 import re
 import weakref
 from functools import lru_cache
@@ -179,12 +180,16 @@ class KeyedAlternation:
     def _candidates_for(self, keys) -> dict[str, tuple[int, ...]]:
         """For each key found by a scan (the longest key at a position), this table's patterns that can
         begin there: those keyed by one of its prefixes, in table order; keys with none are left out."""
-        found = {}
-        for key in keys:
-            indices = set().union(*(self.by_key.get(key[:n], ()) for n in range(1, len(key) + 1)))
-            if indices:
-                found[key] = tuple(sorted(indices))
-        return found
+        # The keys that begin with one of this table's keys sit together in sorted order: for each of
+        # its keys, walk that run only (the scan's keys are mostly other tables').
+        ordered = sorted(keys)
+        found: dict[str, set[int]] = {}
+        for prefix, indices in self.by_key.items():
+            for key in ordered[bisect.bisect_left(ordered, prefix):]:
+                if not key.startswith(prefix):
+                    break
+                found.setdefault(key, set()).update(indices)
+        return {key: tuple(sorted(indices)) for key, indices in found.items()}
 
     def _positions(self, probe: str) -> list[tuple[int, tuple[int, ...]]]:
         """(position, candidate patterns) of each word start of ``probe`` where a pattern can begin."""

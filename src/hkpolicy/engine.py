@@ -102,7 +102,8 @@ def map_batches(func: Callable[[pd.DataFrame], T], articles: pd.DataFrame, engin
     if not parts:
         return []
     if engine == "dask":
-        return _map_dask(func, parts, scheduler, workers)
+        with Engine("dask", scheduler=scheduler, workers=workers) as runner:
+            return runner.submit(func, articles, batch_size=batch_size)()
     if engine != "local":
         raise ValueError(f"unknown engine {engine!r} (local or dask)")
     workers = workers or os.cpu_count() or 1
@@ -167,20 +168,14 @@ def _progress(total: int, enabled: bool):
     return tqdm(total=total, desc="analyse", unit="article", disable=not enabled or total < 50)
 
 
-def _map_dask(func, parts, scheduler: str | None, workers: int | None):
+def _dask_module(name: str):
+    """``import name`` for the dask engine, with a clear error where the optional extra is not installed."""
+    import importlib
+
     try:
-        import dask.bag as db
-        from dask.distributed import Client
+        return importlib.import_module(name)
     except ImportError as error:  # pragma: no cover - depends on the optional extra
         raise RuntimeError("the dask engine needs `pip install hkpolicy[dask]`") from error
-    if scheduler == "synchronous":
-        return db.from_sequence(parts, npartitions=len(parts)).map(func).compute(scheduler="synchronous")
-    if scheduler:
-        with Client(scheduler) as client:
-            return db.from_sequence(parts, npartitions=len(parts)).map(func).compute(scheduler=client.get)
-    with _local_cluster(workers or os.cpu_count() or 1) as cluster, Client(cluster) as client:
-        client.run(tune_worker)
-        return db.from_sequence(parts, npartitions=len(parts)).map(func).compute(scheduler=client.get)
 
 
 class Engine:
@@ -221,8 +216,7 @@ class Engine:
             if self.scheduler != "synchronous":
                 self._dask_client()
         elif self.workers > 1 and self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, initializer=tune_worker)
-            self._pool.submit(int).result()  # forks the workers (all of them, where processes are forked)
+            self._local_pool().submit(int).result()  # forks the workers (all of them, where processes are forked)
         return self
 
     def submit(self, func: Callable[[pd.DataFrame], T], articles: pd.DataFrame | list,
@@ -238,9 +232,7 @@ class Engine:
         if self.workers == 1 or (len(parts) == 1 and self._pool is None):
             results = [func(part) for part in parts]
             return lambda: results
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, initializer=tune_worker)
-        futures = [self._pool.submit(func, part) for part in parts]
+        futures = [self._local_pool().submit(func, part) for part in parts]
         return lambda: [future.result() for future in futures]
 
     def run_each(self, func: Callable[..., T], calls: list[tuple]) -> list[T]:
@@ -262,11 +254,14 @@ class Engine:
             return lambda: client.gather(futures)
         return lambda: [func(*args) for args in calls]
 
+    def _local_pool(self) -> ProcessPoolExecutor:
+        """The process pool of ``workers`` processes (made once)."""
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, initializer=tune_worker)
+        return self._pool
+
     def _submit_dask(self, func, parts):
-        try:
-            import dask.bag as db
-        except ImportError as error:  # pragma: no cover - depends on the optional extra
-            raise RuntimeError("the dask engine needs `pip install hkpolicy[dask]`") from error
+        db = _dask_module("dask.bag")
         bag = db.from_sequence(parts, npartitions=len(parts)).map(func)
         if self.scheduler == "synchronous":
             results = bag.compute(scheduler="synchronous")
@@ -284,11 +279,7 @@ class Engine:
 
     def _dask_client(self):
         """The client of the cluster at ``scheduler``, or of a LocalCluster started here (made once)."""
-        try:
-            from dask.distributed import Client
-        except ImportError as error:  # pragma: no cover - depends on the optional extra
-            raise RuntimeError("the dask engine needs `pip install hkpolicy[dask]`") from error
-
+        Client = _dask_module("dask.distributed").Client
         if self._client is None:
             if self.scheduler:
                 self._client = Client(self.scheduler)
